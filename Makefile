@@ -1,0 +1,41 @@
+# spikekit: `make demo` and `make test` set everything up from nothing in ./.venv, then run.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.spikekit-installed
+TORCH  := torch==2.13.0
+# Peers for cross-checks, installed without their declared dependencies (which would pull another torch).
+PEERS  := snntorch==1.0.0
+# Datasets for data tests and benchmarks (read-only; skipped when absent).
+export SPIKEKIT_DATA ?= $(abspath ../shared/data)
+
+.PHONY: setup demo test lint format clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e '.[data,plot,dev]'
+	$(BIN)/python -m pip install --quiet --no-deps $(PEERS)
+	@$(BIN)/python -c "import torch, sys; v = torch.__version__; print('torch', v); sys.exit(0 if v.startswith('2.13.0') else 'a dependency replaced torch 2.13.0 with ' + v)"
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/python examples/train_digits.py
+
+test: setup
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
+	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
+
+format: setup
+	$(BIN)/ruff format src tests examples
+	$(BIN)/ruff check --fix src tests examples
+
+clean:
+	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,132 @@
+"""The base of every neuron module: a thin, stateless wrapper around a functional core."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+
+from .._checks import check_finite, check_tensor, check_time_first
+from ..kernels import multistep, resolve_backend
+from ..surrogate import Surrogate, atan, check_surrogate
+
+Recorder = Callable[[torch.Tensor, torch.Tensor], None]
+
+
+class Neuron(nn.Module):
+    """A layer of spiking neurons with no hidden state between calls.
+
+    Subclasses set ``State`` (a ``NamedTuple``) and ``core_step`` (the functional step) and implement
+    :meth:`params`. Then:
+
+    - ``forward(x)``: ``x`` is ``[T, B, ...]``; starts from rest; returns the output ``[T, B, ...]``.
+    - ``run(x, state)``: the same from ``state`` (``None`` = rest); returns ``(out, final_state)``, so
+      running two chunks equals one long call.
+    - ``step(x_t, state)``: one step ``[B, ...]``; returns ``(out_t, state)``.
+    """
+
+    State: type[NamedTuple]
+    core_step: Callable[..., tuple[torch.Tensor, torch.Tensor, Any]]
+
+    def __init__(self, backend: str = "torch") -> None:
+        super().__init__()
+        resolve_backend(backend)
+        self.backend = backend
+        self._recorders: list[Recorder] = []
+
+    # --- parameters -----------------------------------------------------------------------------
+    def params(self) -> Any:
+        """The functional core's parameter object, built from this module's tensors."""
+        raise NotImplementedError
+
+    def _scalar(self, name: str, value: float, learn: bool, shape: tuple[int, ...] | None) -> None:
+        """Register ``name`` as a Parameter (``learn``) or a buffer, shared (``shape=None``) or per neuron."""
+        if isinstance(value, bool) or not isinstance(value, (int, float, torch.Tensor)):
+            raise TypeError(f"{type(self).__name__}: {name} must be a float, got {type(value).__name__}")
+        t = torch.as_tensor(value, dtype=torch.get_default_dtype()).detach().clone()
+        if shape is not None:
+            t = t.expand(shape).clone() if t.dim() == 0 else t
+            if tuple(t.shape) != tuple(shape):
+                raise ValueError(
+                    f"{type(self).__name__}: {name} has shape {tuple(t.shape)}, expected {shape}"
+                )
+        if learn:
+            self.register_parameter(name, nn.Parameter(t))
+        else:
+            self.register_buffer(name, t)
+
+    @staticmethod
+    def _surrogate(surrogate: Surrogate | None) -> Surrogate:
+        return atan() if surrogate is None else check_surrogate(surrogate)
+
+    # --- running --------------------------------------------------------------------------------
+    def init_state(self, x_t: torch.Tensor) -> NamedTuple:
+        """The resting state (all zeros) for one input step ``x_t`` of shape ``[B, ...]``."""
+        return self.State(*(torch.zeros_like(x_t) for _ in self.State._fields))
+
+    def _check_state(self, state: Any, x_t: torch.Tensor) -> NamedTuple:
+        name = type(self).__name__
+        if not isinstance(state, self.State):
+            raise TypeError(
+                f"{name}: state must be a {self.State.__name__} (as returned by run/step) or None, "
+                f"got {type(state).__name__}"
+            )
+        for field, value in zip(state._fields, state, strict=True):
+            check_tensor(value, f"{name}: state.{field}")
+            if value.shape != x_t.shape:
+                raise ValueError(
+                    f"{name}: state.{field} has shape {tuple(value.shape)}, but one input step has shape "
+                    f"{tuple(x_t.shape)}; pass the state returned for this batch, or None to start from rest"
+                )
+        return state
+
+    def run(self, x: torch.Tensor, state: NamedTuple | None = None) -> tuple[torch.Tensor, NamedTuple]:
+        """Run over ``x`` ``[T, B, ...]`` from ``state`` (``None``: rest). Returns ``(out, final_state)``."""
+        name = type(self).__name__
+        check_time_first(x, f"{name}: x")
+        check_finite(x, f"{name}: x")
+        state = self.init_state(x[0]) if state is None else self._check_state(state, x[0])
+        out, state, v = multistep(
+            type(self).core_step,
+            x,
+            state,
+            self.params(),
+            record_v=bool(self._recorders),
+            backend=self.backend,
+        )
+        for rec in self._recorders:
+            rec(out, v)
+        return out, state
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Run over ``x`` ``[T, B, ...]`` from rest; return the output ``[T, B, ...]``."""
+        return self.run(x)[0]
+
+    def step(self, x_t: torch.Tensor, state: NamedTuple | None = None) -> tuple[torch.Tensor, NamedTuple]:
+        """One time step ``x_t`` ``[B, ...]`` from ``state`` (``None``: rest). Returns ``(out_t, state)``."""
+        name = type(self).__name__
+        check_tensor(x_t, f"{name}: x_t")
+        if x_t.dim() < 2:
+            raise ValueError(
+                f"{name}: x_t must be one time step [B, ...] with at least 2 dims, got {tuple(x_t.shape)}"
+            )
+        check_finite(x_t, f"{name}: x_t")
+        state = self.init_state(x_t) if state is None else self._check_state(state, x_t)
+        out, v, state = type(self).core_step(x_t, state, self.params())
+        for rec in self._recorders:
+            rec(out.unsqueeze(0), v.unsqueeze(0))
+        return out, state
+
+    def extra_repr(self) -> str:
+        return f"{self._describe()}, backend={self.backend!r}"
+
+    def _describe(self) -> str:
+        p = self.params()
+        parts = []
+        for key, value in vars(p).items():
+            if isinstance(value, torch.Tensor):
+                value = f"{value.item():.4g}" if value.numel() == 1 else f"tensor{tuple(value.shape)}"
+            parts.append(f"{key}={value}")
+        return ", ".join(parts)

@@ -1,0 +1,374 @@
+"""Neuron modules. Each holds its parameters and calls one functional core; equations live there.
+
+All take ``x`` of shape ``[T, B, ...]`` (the input current, e.g. a preceding Linear's output) and
+return spikes of the same shape. See :class:`spikekit.nn.Neuron` for ``forward``/``run``/``step``.
+
+Example:
+    >>> import torch, spikekit as sk
+    >>> lif = sk.nn.LIF(beta=0.9, threshold=1.0, reset="subtract", surrogate=sk.surrogate.atan())
+    >>> spikes = lif(torch.rand(25, 8, 100))            # [T, B, N] -> [T, B, N]
+    >>> a, state = lif.run(x[:10]); b, _ = lif.run(x[10:], state)   # == lif(x)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .. import functional as F
+from ..surrogate import Surrogate
+from .neuron import Neuron
+
+Shape = int | tuple[int, ...] | None
+
+__all__ = ["IF", "LIF", "PLIF", "ALIF", "Synaptic", "RLIF", "RefractoryLIF", "SRM"]
+
+
+def _shape(shape: Shape) -> tuple[int, ...] | None:
+    if shape is None:
+        return None
+    return (shape,) if isinstance(shape, int) else tuple(shape)
+
+
+class IF(Neuron):
+    """Integrate-and-fire: ``v = v + x``; spike ``H(v - threshold)``; reset in the same step.
+
+    Args:
+        threshold: firing threshold (> 0).
+        reset: ``"subtract"`` (by the threshold), ``"zero"`` or ``"none"``.
+        surrogate: spike function (default :func:`spikekit.surrogate.atan`).
+        detach_reset: cut the gradient through the reset.
+        learn_threshold: make the threshold a Parameter.
+        shape: ``None`` for one value shared by all neurons, or the per-neuron shape (e.g. ``N``).
+        backend: multi-step backend (``"torch"`` or ``"auto"``).
+    """
+
+    State = F.LIFState
+    core_step = staticmethod(F.if_step)
+
+    def __init__(
+        self,
+        threshold: float = 1.0,
+        reset: str = "subtract",
+        surrogate: Surrogate | None = None,
+        detach_reset: bool = False,
+        learn_threshold: bool = False,
+        shape: Shape = None,
+        backend: str = "torch",
+    ) -> None:
+        super().__init__(backend)
+        self._scalar("threshold", threshold, learn_threshold, _shape(shape))
+        self.reset, self.surrogate, self.detach_reset = reset, self._surrogate(surrogate), detach_reset
+        self.params()
+
+    def params(self) -> F.IFParams:
+        return F.IFParams(self.threshold, self.reset, self.surrogate, self.detach_reset)
+
+
+class LIF(Neuron):
+    """Leaky integrate-and-fire: ``v = beta * v + x``; spike ``H(v - threshold)``; reset in the same step.
+
+    spikekit resets in the step it fires. snnTorch's ``Leaky`` (default ``reset_delay=True``) instead
+    subtracts the threshold at the *next* step, undecayed: ``v[t] = beta v[t-1] + x[t] - s[t-1] thr``.
+    ``snntorch.Leaky(..., reset_delay=False)`` matches spikekit's LIF spike for spike while one spike
+    brings the membrane back below the threshold (see docs/conventions.md).
+
+    Args:
+        beta: decay per step, in (0, 1]. A learnable beta that leaves (0, 1] raises at the next call
+            (use :class:`PLIF` for an unconstrained parametrisation).
+        threshold, reset, surrogate, detach_reset, shape, backend: as :class:`IF`.
+        learn_beta, learn_threshold: make them Parameters.
+    """
+
+    State = F.LIFState
+    core_step = staticmethod(F.lif_step)
+
+    def __init__(
+        self,
+        beta: float = 0.9,
+        threshold: float = 1.0,
+        reset: str = "subtract",
+        surrogate: Surrogate | None = None,
+        detach_reset: bool = False,
+        learn_beta: bool = False,
+        learn_threshold: bool = False,
+        shape: Shape = None,
+        backend: str = "torch",
+    ) -> None:
+        super().__init__(backend)
+        self._scalar("beta", beta, learn_beta, _shape(shape))
+        self._scalar("threshold", threshold, learn_threshold, _shape(shape))
+        self.reset, self.surrogate, self.detach_reset = reset, self._surrogate(surrogate), detach_reset
+        self.params()
+
+    def params(self) -> F.LIFParams:
+        return F.LIFParams(self.beta, self.threshold, self.reset, self.surrogate, self.detach_reset)
+
+
+class PLIF(Neuron):
+    """Parametric LIF (Fang et al. 2021): ``v = v + sigmoid(w) * (x - v)`` with learnable ``w``.
+
+    ``w`` starts at ``-log(init_tau - 1)`` so that ``1 / sigmoid(w) = init_tau``.
+
+    Args:
+        init_tau: initial membrane time constant in steps (> 1).
+        decay_input: ``False`` gives ``v = (1 - k) v + x`` (input not scaled by ``k``).
+        shape: ``None`` for one time constant per layer (as Fang et al.), or per neuron.
+        threshold, reset, surrogate, detach_reset, learn_threshold, backend: as :class:`IF`.
+    """
+
+    State = F.LIFState
+    core_step = staticmethod(F.plif_step)
+
+    def __init__(
+        self,
+        init_tau: float = 2.0,
+        threshold: float = 1.0,
+        reset: str = "subtract",
+        surrogate: Surrogate | None = None,
+        detach_reset: bool = False,
+        decay_input: bool = True,
+        learn_threshold: bool = False,
+        shape: Shape = None,
+        backend: str = "torch",
+    ) -> None:
+        super().__init__(backend)
+        if isinstance(init_tau, bool) or not isinstance(init_tau, (int, float)) or not init_tau > 1:
+            raise ValueError(f"PLIF: init_tau must be a float > 1 (steps), got {init_tau!r}")
+        self._scalar("w", -math.log(init_tau - 1.0), True, _shape(shape))
+        self._scalar("threshold", threshold, learn_threshold, _shape(shape))
+        self.reset, self.surrogate, self.detach_reset = reset, self._surrogate(surrogate), detach_reset
+        self.decay_input = decay_input
+        self.params()
+
+    @property
+    def tau(self) -> torch.Tensor:
+        """The current time constant ``1 / sigmoid(w)`` in steps."""
+        return 1 / torch.sigmoid(self.w.detach())
+
+    def params(self) -> F.PLIFParams:
+        return F.PLIFParams(
+            self.w, self.threshold, self.reset, self.surrogate, self.detach_reset, self.decay_input
+        )
+
+
+class ALIF(Neuron):
+    """Adaptive LIF (Bellec et al. 2018): threshold ``threshold + adapt * a``, ``a = rho a + (1-rho) s``.
+
+    Args:
+        beta: membrane decay per step, in (0, 1].
+        rho: adaptation decay per step, in (0, 1] (``exp(-1 / tau_a)``).
+        adapt: threshold increase per unit of adaptation (>= 0).
+        threshold, reset, surrogate, detach_reset, shape, backend: as :class:`IF`.
+        learn_beta, learn_threshold: make them Parameters.
+    """
+
+    State = F.ALIFState
+    core_step = staticmethod(F.alif_step)
+
+    def __init__(
+        self,
+        beta: float = 0.9,
+        rho: float = 0.99,
+        adapt: float = 1.8,
+        threshold: float = 1.0,
+        reset: str = "subtract",
+        surrogate: Surrogate | None = None,
+        detach_reset: bool = False,
+        learn_beta: bool = False,
+        learn_threshold: bool = False,
+        shape: Shape = None,
+        backend: str = "torch",
+    ) -> None:
+        super().__init__(backend)
+        shp = _shape(shape)
+        self._scalar("beta", beta, learn_beta, shp)
+        self._scalar("rho", rho, False, shp)
+        self._scalar("adapt", adapt, False, shp)
+        self._scalar("threshold", threshold, learn_threshold, shp)
+        self.reset, self.surrogate, self.detach_reset = reset, self._surrogate(surrogate), detach_reset
+        self.params()
+
+    def params(self) -> F.ALIFParams:
+        return F.ALIFParams(
+            self.beta, self.rho, self.adapt, self.threshold, self.reset, self.surrogate, self.detach_reset
+        )
+
+
+class Synaptic(Neuron):
+    """Current-based LIF: ``i = alpha i + x``; ``v = beta v + i``; spike; reset.
+
+    Args:
+        alpha: synaptic current decay per step, in (0, 1].
+        beta: membrane decay per step, in (0, 1].
+        threshold, reset, surrogate, detach_reset, shape, backend: as :class:`IF`.
+        learn_alpha, learn_beta, learn_threshold: make them Parameters.
+    """
+
+    State = F.SynapticState
+    core_step = staticmethod(F.synaptic_step)
+
+    def __init__(
+        self,
+        alpha: float = 0.8,
+        beta: float = 0.9,
+        threshold: float = 1.0,
+        reset: str = "subtract",
+        surrogate: Surrogate | None = None,
+        detach_reset: bool = False,
+        learn_alpha: bool = False,
+        learn_beta: bool = False,
+        learn_threshold: bool = False,
+        shape: Shape = None,
+        backend: str = "torch",
+    ) -> None:
+        super().__init__(backend)
+        shp = _shape(shape)
+        self._scalar("alpha", alpha, learn_alpha, shp)
+        self._scalar("beta", beta, learn_beta, shp)
+        self._scalar("threshold", threshold, learn_threshold, shp)
+        self.reset, self.surrogate, self.detach_reset = reset, self._surrogate(surrogate), detach_reset
+        self.params()
+
+    def params(self) -> F.SynapticParams:
+        return F.SynapticParams(
+            self.alpha, self.beta, self.threshold, self.reset, self.surrogate, self.detach_reset
+        )
+
+
+class RLIF(Neuron):
+    """Recurrent LIF: ``v = beta v + x + rec(s_prev)`` with a learnable recurrent weight.
+
+    Input ``[T, B, size]``.
+
+    Args:
+        size: number of neurons ``N``.
+        all_to_all: ``True``: dense ``[N, N]`` weight (initialised like ``nn.Linear``); ``False``:
+            one-to-one ``[N]`` weight (each neuron feeds back to itself), initialised uniform in
+            ``[-1/sqrt(N), 1/sqrt(N)]`` too.
+        beta, threshold, reset, surrogate, detach_reset, learn_beta, learn_threshold, backend:
+            as :class:`LIF`.
+    """
+
+    State = F.RLIFState
+    core_step = staticmethod(F.rlif_step)
+
+    def __init__(
+        self,
+        size: int,
+        beta: float = 0.9,
+        threshold: float = 1.0,
+        all_to_all: bool = True,
+        reset: str = "subtract",
+        surrogate: Surrogate | None = None,
+        detach_reset: bool = False,
+        learn_beta: bool = False,
+        learn_threshold: bool = False,
+        backend: str = "torch",
+    ) -> None:
+        super().__init__(backend)
+        if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
+            raise ValueError(f"RLIF: size must be an int >= 1, got {size!r}")
+        bound = 1 / math.sqrt(size)
+        shape = (size, size) if all_to_all else (size,)
+        self.weight = nn.Parameter(torch.empty(shape).uniform_(-bound, bound))
+        self._scalar("beta", beta, learn_beta, None)
+        self._scalar("threshold", threshold, learn_threshold, None)
+        self.reset, self.surrogate, self.detach_reset = reset, self._surrogate(surrogate), detach_reset
+        self.params()
+
+    def params(self) -> F.RLIFParams:
+        return F.RLIFParams(
+            self.weight, self.beta, self.threshold, self.reset, self.surrogate, self.detach_reset
+        )
+
+    def _describe(self) -> str:
+        kind = "dense" if self.weight.dim() == 2 else "one-to-one"
+        return f"size={self.weight.shape[0]}, {kind}, beta={self.beta.item():.4g}, reset={self.reset}"
+
+
+class RefractoryLIF(Neuron):
+    """The original experiment's neuron, exactly as its code ran (see :mod:`spikekit.functional.refractory`).
+
+    ``inner = I + decay * inner``; ``out = relu(inner - threshold)``; where ``out > 0``,
+    ``inner -= (penalty / threshold) * inner``; each call returns the previous step's values.
+    The recorded membrane is that delayed ``inner``, which the seed network reads out.
+
+    Args:
+        decay: decay per step, in (0, 1].
+        threshold: > 0.
+        penalty: refractory penalty (>= 0).
+        reset: ``"seed"`` (as the code ran) or ``"prose"`` (``inner - (penalty + out)``, as its
+            write-up said).
+        spike: ``"graded"`` (as the code ran) or ``"binary"`` (Heaviside with ``surrogate``).
+        surrogate: used only for ``spike="binary"``.
+        learn_threshold: make the threshold a Parameter.
+        backend: multi-step backend.
+    """
+
+    State = F.RefractoryState
+    core_step = staticmethod(F.refractory_step)
+
+    def __init__(
+        self,
+        decay: float = 0.9,
+        threshold: float = 1.0,
+        penalty: float = 1.5,
+        reset: str = "seed",
+        spike: str = "graded",
+        surrogate: Surrogate | None = None,
+        learn_threshold: bool = False,
+        backend: str = "torch",
+    ) -> None:
+        super().__init__(backend)
+        self._scalar("decay", decay, False, None)
+        self._scalar("threshold", threshold, learn_threshold, None)
+        self._scalar("penalty", penalty, False, None)
+        self.reset, self.spike, self.surrogate = reset, spike, self._surrogate(surrogate)
+        self.params()
+
+    def params(self) -> F.RefractoryParams:
+        return F.RefractoryParams(
+            self.decay, self.threshold, self.penalty, self.reset, self.spike, self.surrogate
+        )
+
+
+class SRM(Neuron):
+    """Spike response model (SRM0) with exponential kernels (see :mod:`spikekit.functional.srm`).
+
+    ``u(t) = eta(t - t_last) + sum_j w_j sum_f eps(t - t_j^f)``, ``eps(s) = exp(-s/tau_m) - exp(-s/tau_s)``,
+    ``eta(s) = -threshold * exp(-s / tau_r)``. The input ``x`` is ``sum_j w_j s_j(t)``.
+
+    Args:
+        tau_m, tau_s: membrane and synaptic time constants in steps (> 0, different).
+        tau_r: refractory time constant in steps (> 0).
+        threshold, surrogate, detach_reset, learn_threshold, shape, backend: as :class:`IF`.
+    """
+
+    State = F.SRMState
+    core_step = staticmethod(F.srm_step)
+
+    def __init__(
+        self,
+        tau_m: float = 10.0,
+        tau_s: float = 2.5,
+        tau_r: float = 5.0,
+        threshold: float = 1.0,
+        surrogate: Surrogate | None = None,
+        detach_reset: bool = False,
+        learn_threshold: bool = False,
+        shape: Shape = None,
+        backend: str = "torch",
+    ) -> None:
+        super().__init__(backend)
+        self.tau_m, self.tau_s, self.tau_r = tau_m, tau_s, tau_r
+        self._scalar("threshold", threshold, learn_threshold, _shape(shape))
+        self.surrogate, self.detach_reset = self._surrogate(surrogate), detach_reset
+        self.params()
+
+    def params(self) -> F.SRMParams:
+        return F.SRMParams(
+            self.tau_m, self.tau_s, self.tau_r, self.threshold, self.surrogate, self.detach_reset
+        )

@@ -1,0 +1,233 @@
+"""Registry of neuron modules for the generic suite (in the style of PyTorch's ``ModuleInfo``).
+
+Each entry says how to build the module, which of its tensors are learnable, what input drives it to a
+useful firing rate, and a float64 *reference* written here, from the equations, as a plain loop over
+time. The reference is independent of the library's code: it shares only the surrogate's primitive ``P``,
+through ``spike_ref`` (forward ``H(x)``, gradient ``P'(x)`` by autograd on ``P``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import torch
+
+import spikekit as sk
+
+
+def spike_ref(x: torch.Tensor, surrogate: sk.surrogate.Surrogate) -> torch.Tensor:
+    """``H(x) = [x >= 0]`` forward; ``d/dx P(x)`` backward, by autograd on the primitive."""
+    p = surrogate.primitive(x)
+    return (x >= 0).to(x.dtype) + (p - p.detach())
+
+
+def reset_ref(v, s, thr, mode, detach):
+    s = s.detach() if detach else s
+    if mode == "subtract":
+        return v - s * thr
+    if mode == "zero":
+        return v - s * v
+    return v
+
+
+@dataclass
+class NeuronInfo:
+    id: str
+    build: Callable[[], sk.nn.Neuron]
+    reference: Callable[[sk.nn.Neuron, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+    features: int = 6
+    scale: float = 0.6
+    bias: float = 0.25
+    learnable: tuple[str, ...] = field(default_factory=tuple)
+
+    def sample(self, steps=12, batch=3, dtype=torch.float64, seed=0):
+        g = torch.Generator().manual_seed(seed)
+        x = (
+            torch.randn(steps, batch, self.features, generator=g, dtype=torch.float64) * self.scale
+            + self.bias
+        )
+        return x.to(dtype)
+
+
+# --- references, from the equations -------------------------------------------------------------------
+def ref_if(m, x):
+    v, out, vs = torch.zeros_like(x[0]), [], []
+    for t in range(x.shape[0]):
+        v = v + x[t]
+        s = spike_ref(v - m.threshold, m.surrogate)
+        out.append(s), vs.append(v)
+        v = reset_ref(v, s, m.threshold, m.reset, m.detach_reset)
+    return torch.stack(out), torch.stack(vs)
+
+
+def ref_lif(m, x):
+    v, out, vs = torch.zeros_like(x[0]), [], []
+    for t in range(x.shape[0]):
+        v = m.beta * v + x[t]
+        s = spike_ref(v - m.threshold, m.surrogate)
+        out.append(s), vs.append(v)
+        v = reset_ref(v, s, m.threshold, m.reset, m.detach_reset)
+    return torch.stack(out), torch.stack(vs)
+
+
+def ref_plif(m, x):
+    k = 1 / (1 + torch.exp(-m.w))  # 1 / tau
+    v, out, vs = torch.zeros_like(x[0]), [], []
+    for t in range(x.shape[0]):
+        v = v + k * (x[t] - v) if m.decay_input else (1 - k) * v + x[t]
+        s = spike_ref(v - m.threshold, m.surrogate)
+        out.append(s), vs.append(v)
+        v = reset_ref(v, s, m.threshold, m.reset, m.detach_reset)
+    return torch.stack(out), torch.stack(vs)
+
+
+def ref_alif(m, x):
+    v, a, out, vs = torch.zeros_like(x[0]), torch.zeros_like(x[0]), [], []
+    for t in range(x.shape[0]):
+        v = m.beta * v + x[t]
+        thr = m.threshold + m.adapt * a
+        s = spike_ref(v - thr, m.surrogate)
+        out.append(s), vs.append(v)
+        v = reset_ref(v, s, thr, m.reset, m.detach_reset)
+        a = m.rho * a + (1 - m.rho) * s
+    return torch.stack(out), torch.stack(vs)
+
+
+def ref_synaptic(m, x):
+    i, v, out, vs = torch.zeros_like(x[0]), torch.zeros_like(x[0]), [], []
+    for t in range(x.shape[0]):
+        i = m.alpha * i + x[t]
+        v = m.beta * v + i
+        s = spike_ref(v - m.threshold, m.surrogate)
+        out.append(s), vs.append(v)
+        v = reset_ref(v, s, m.threshold, m.reset, m.detach_reset)
+    return torch.stack(out), torch.stack(vs)
+
+
+def ref_rlif(m, x):
+    v, s, out, vs = torch.zeros_like(x[0]), torch.zeros_like(x[0]), [], []
+    w = m.weight
+    for t in range(x.shape[0]):
+        if w.dim() == 2:  # rec[b, i] = sum_j W[i, j] s[b, j]
+            rec = torch.einsum("ij,bj->bi", w, s)
+        else:
+            rec = w * s
+        v = m.beta * v + x[t] + rec
+        s = spike_ref(v - m.threshold, m.surrogate)
+        out.append(s), vs.append(v)
+        v = reset_ref(v, s, m.threshold, m.reset, m.detach_reset)
+    return torch.stack(out), torch.stack(vs)
+
+
+def ref_refractory(m, x):
+    inner, outer = torch.zeros_like(x[0]), torch.zeros_like(x[0])
+    outs, vs = [], []
+    for t in range(x.shape[0]):
+        outs.append(outer), vs.append(inner)  # the one-step delay
+        inner = x[t] + inner * m.decay
+        if m.spike == "graded":
+            outer = torch.relu(inner - m.threshold)
+        else:
+            outer = spike_ref(inner - m.threshold, m.surrogate)
+        gate = (outer > 0).to(x.dtype)
+        if m.reset == "seed":
+            inner = inner - (m.penalty / m.threshold * inner) * gate
+        else:
+            inner = inner - (m.penalty + outer) * gate
+    return torch.stack(outs), torch.stack(vs)
+
+
+def ref_srm(m, x):
+    """From u(t) = eta(t - t_last) + sum_{t' <= t} eps(t - t') x(t'), with eta's state written as a trace."""
+    steps = x.shape[0]
+    eps = [math.exp(-s / m.tau_m) - math.exp(-s / m.tau_s) for s in range(steps)]
+    r = torch.zeros_like(x[0])  # eta(t - t_last), zero before the first spike
+    outs, us = [], []
+    for t in range(steps):
+        psp = sum(eps[t - tp] * x[tp] for tp in range(t + 1))
+        r = r * math.exp(-1 / m.tau_r)
+        u = psp + r
+        s = spike_ref(u - m.threshold, m.surrogate)
+        s_r = s.detach() if m.detach_reset else s
+        r = r * (1 - s_r) - m.threshold * s_r  # eta(0) = -threshold at the spike
+        outs.append(s), us.append(u)
+    return torch.stack(outs), torch.stack(us)
+
+
+A = sk.surrogate
+REGISTRY: list[NeuronInfo] = [
+    NeuronInfo("IF", lambda: sk.nn.IF(threshold=1.0), ref_if, bias=0.2),
+    NeuronInfo(
+        "IF-zero-learn",
+        lambda: sk.nn.IF(1.2, reset="zero", learn_threshold=True),
+        ref_if,
+        learnable=("threshold",),
+    ),
+    NeuronInfo("LIF-subtract", lambda: sk.nn.LIF(beta=0.8), ref_lif),
+    NeuronInfo("LIF-zero-sigmoid", lambda: sk.nn.LIF(0.9, reset="zero", surrogate=A.sigmoid(5.0)), ref_lif),
+    NeuronInfo("LIF-none-triangle", lambda: sk.nn.LIF(0.7, reset="none", surrogate=A.triangle(0.8)), ref_lif),
+    NeuronInfo(
+        "LIF-detach-rect", lambda: sk.nn.LIF(0.85, surrogate=A.rectangle(1.5), detach_reset=True), ref_lif
+    ),
+    NeuronInfo(
+        "LIF-learn-per-neuron",
+        lambda: sk.nn.LIF(
+            0.9, 0.8, learn_beta=True, learn_threshold=True, shape=6, surrogate=A.fast_sigmoid()
+        ),
+        ref_lif,
+        learnable=("beta", "threshold"),
+    ),
+    NeuronInfo("PLIF", lambda: sk.nn.PLIF(init_tau=2.5), ref_plif, bias=0.8, learnable=("w",)),
+    NeuronInfo(
+        "PLIF-no-decay-input-per-neuron",
+        lambda: sk.nn.PLIF(3.0, decay_input=False, shape=6, reset="zero", surrogate=A.straight_through()),
+        ref_plif,
+        learnable=("w",),
+    ),
+    NeuronInfo("ALIF", lambda: sk.nn.ALIF(beta=0.9, rho=0.9, adapt=0.5), ref_alif, learnable=()),
+    NeuronInfo(
+        "ALIF-zero-learn",
+        lambda: sk.nn.ALIF(0.85, 0.8, 1.0, reset="zero", learn_beta=True, learn_threshold=True),
+        ref_alif,
+        learnable=("beta", "threshold"),
+    ),
+    NeuronInfo("Synaptic", lambda: sk.nn.Synaptic(alpha=0.7, beta=0.8), ref_synaptic, bias=0.1),
+    NeuronInfo(
+        "Synaptic-learn",
+        lambda: sk.nn.Synaptic(
+            0.6, 0.9, learn_alpha=True, learn_beta=True, learn_threshold=True, reset="zero"
+        ),
+        ref_synaptic,
+        bias=0.1,
+        learnable=("alpha", "beta", "threshold"),
+    ),
+    NeuronInfo("RLIF-dense", lambda: sk.nn.RLIF(6, beta=0.85), ref_rlif, learnable=("weight",)),
+    NeuronInfo(
+        "RLIF-one-to-one",
+        lambda: sk.nn.RLIF(6, all_to_all=False, learn_beta=True, reset="zero"),
+        ref_rlif,
+        learnable=("weight", "beta"),
+    ),
+    NeuronInfo("RefractoryLIF", lambda: sk.nn.RefractoryLIF(), ref_refractory, scale=0.8, bias=0.3),
+    NeuronInfo("RefractoryLIF-prose", lambda: sk.nn.RefractoryLIF(reset="prose"), ref_refractory, scale=0.8),
+    NeuronInfo(
+        "RefractoryLIF-binary",
+        lambda: sk.nn.RefractoryLIF(spike="binary", learn_threshold=True),
+        ref_refractory,
+        scale=0.8,
+        learnable=("threshold",),
+    ),
+    NeuronInfo("SRM", lambda: sk.nn.SRM(tau_m=8.0, tau_s=2.0, tau_r=4.0), ref_srm, scale=1.0, bias=0.6),
+    NeuronInfo(
+        "SRM-learn-detach",
+        lambda: sk.nn.SRM(learn_threshold=True, detach_reset=True, threshold=0.7),
+        ref_srm,
+        scale=1.0,
+        bias=0.5,
+        learnable=("threshold",),
+    ),
+]
+
+IDS = [info.id for info in REGISTRY]

@@ -1,0 +1,174 @@
+"""Generic checks of every registered neuron: module == functional core == float64 reference."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+import spikekit as sk
+from neuron_registry import IDS, REGISTRY, NeuronInfo
+
+pytestmark = pytest.mark.filterwarnings("error::UserWarning")
+
+
+def build64(info: NeuronInfo) -> sk.nn.Neuron:
+    torch.manual_seed(0)
+    return info.build().to(torch.float64)
+
+
+def grads(module, x, fn):
+    """Gradient of a fixed random projection of ``fn(module, x)``'s outputs w.r.t. x and parameters."""
+    x = x.clone().requires_grad_(True)
+    out, v = fn(module, x)
+    g = torch.Generator().manual_seed(1)
+    w_out = torch.randn(out.shape, generator=g, dtype=out.dtype)
+    w_v = torch.randn(v.shape, generator=g, dtype=v.dtype)
+    loss = (out * w_out).sum() + (v * w_v).sum()
+    params = [p for _, p in module.named_parameters()]
+    gs = torch.autograd.grad(loss, [x, *params], allow_unused=True)
+    return out.detach(), v.detach(), gs
+
+
+def module_fn(module, x):
+    with sk.record(module, detach=False) as rec:
+        out = module(x)
+    return out, rec[""].v
+
+
+@pytest.mark.parametrize("info", REGISTRY, ids=IDS)
+def test_module_matches_reference_outputs_and_gradients(info):
+    m = build64(info)
+    x = info.sample(steps=15)
+    out, v, g_mod = grads(m, x, module_fn)
+    out_r, v_r, g_ref = grads(m, x, info.reference)
+    assert 0.02 < out.abs().gt(0).double().mean() < 0.9, "sample input must make the neurons fire sometimes"
+    torch.testing.assert_close(out, out_r, rtol=0, atol=1e-12)
+    torch.testing.assert_close(v, v_r, rtol=1e-12, atol=1e-12)
+    names = ["x", *[n for n, _ in m.named_parameters()]]
+    assert set(info.learnable) <= set(names[1:]), (
+        f"{info.id}: declared learnable {info.learnable}, has {names}"
+    )
+    for name, a, b in zip(names, g_mod, g_ref, strict=True):
+        assert a is not None and b is not None, f"{info.id}: no gradient for {name}"
+        torch.testing.assert_close(
+            a, b, rtol=1e-9, atol=1e-10, msg=lambda s, n=name: f"{info.id} d/d{n}: {s}"
+        )
+    for name in info.learnable:
+        i = names.index(name)
+        assert g_mod[i].abs().sum() > 0, f"{info.id}: gradient w.r.t. {name} is zero"
+
+
+@pytest.mark.parametrize("info", REGISTRY, ids=IDS)
+def test_functional_core_matches_module(info):
+    m = build64(info)
+    x = info.sample()
+    state0 = m.init_state(x[0])
+    out_f, state_f, v_f = sk.kernels.multistep(type(m).core_step, x, state0, m.params(), record_v=True)
+    out_m, state_m = m.run(x)
+    torch.testing.assert_close(out_f, out_m, rtol=0, atol=0)
+    for a, b in zip(state_f, state_m, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("info", REGISTRY, ids=IDS)
+@pytest.mark.parametrize("split", [1, 5, 11])
+def test_forward_equals_chunked_run_equals_steps(info, split):
+    m = build64(info)
+    x = info.sample(steps=12)
+    full = m(x)
+    a, state = m.run(x[:split])
+    b, state_end = m.run(x[split:], state)
+    torch.testing.assert_close(torch.cat([a, b]), full, rtol=0, atol=0)
+    state = None
+    steps = []
+    for x_t in x.unbind(0):
+        o, state = m.step(x_t, state)
+        steps.append(o)
+    torch.testing.assert_close(torch.stack(steps), full, rtol=0, atol=0)
+    for u, w in zip(state, state_end, strict=True):
+        torch.testing.assert_close(u, w, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("info", REGISTRY, ids=IDS)
+def test_no_state_leaks_between_calls(info):
+    m = build64(info)
+    x = info.sample(seed=3)
+    first = m(x)
+    m(info.sample(seed=4) * 3)  # a different, stronger batch in between
+    torch.testing.assert_close(m(x), first, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("info", REGISTRY, ids=IDS)
+def test_batch_independence(info):
+    m = build64(info)
+    x = info.sample(batch=4)
+    other = x.clone()
+    other[:, 1:] = info.sample(batch=3, seed=9)
+    torch.testing.assert_close(m(x)[:, 0], m(other)[:, 0], rtol=0, atol=0)
+    torch.testing.assert_close(m(x[:, :1])[:, 0], m(x)[:, 0], rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("info", REGISTRY, ids=IDS)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+def test_dtype_and_device_kept(info, dtype):
+    torch.manual_seed(0)
+    m = info.build().to(dtype)
+    x = info.sample(dtype=dtype).requires_grad_(True)
+    out, state = m.run(x)
+    assert out.dtype == dtype and out.device == x.device
+    assert all(s.dtype == dtype for s in state)
+    out.sum().backward()
+    assert x.grad.dtype == dtype and torch.isfinite(x.grad.float()).all()
+
+
+@pytest.mark.parametrize("info", REGISTRY, ids=IDS)
+def test_state_dict_round_trip(info):
+    m = build64(info)
+    with torch.no_grad():
+        for p in m.parameters():
+            p.mul_(0.9)  # move off the initial values (keeps decays in (0, 1])
+    clone = copy.deepcopy(info.build()).to(torch.float64)
+    clone.load_state_dict(m.state_dict())
+    x = info.sample()
+    torch.testing.assert_close(clone(x), m(x), rtol=0, atol=0)
+    assert set(m.state_dict()) >= set(dict(m.named_parameters()))
+
+
+@pytest.mark.parametrize("info", REGISTRY, ids=IDS)
+def test_record_does_not_change_result(info):
+    m = build64(info)
+    x = info.sample()
+    plain = m(x)
+    with sk.record(m) as rec:
+        a, state = m.run(x[:4])
+        b, _ = m.run(x[4:], state)
+    torch.testing.assert_close(torch.cat([a, b]), plain, rtol=0, atol=0)
+    torch.testing.assert_close(rec[""].spikes, plain, rtol=0, atol=0)
+    assert rec[""].v.shape == x.shape
+    assert not m._recorders, "record() must detach its hooks on exit"
+
+
+@pytest.mark.parametrize("info", REGISTRY, ids=IDS)
+def test_bad_input_raises(info):
+    m = build64(info)
+    x = info.sample()
+    with pytest.raises(ValueError, match=r"x must be a time-first sequence \[T, B, N\].*got shape \(3, 6\)"):
+        m(x[0])
+    bad = x.clone()
+    bad[2, 1, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"x must be finite, got 1 NaN and 0 infinite"):
+        m(bad)
+    bad[2, 1, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"got 0 NaN and 1 infinite"):
+        m(bad)
+    _, state = m.run(x[:2])
+    with pytest.raises(ValueError, match=r"state\.\w+ has shape \(2, 6\).*input step has shape \(3, 6\)"):
+        m.run(x[2:], type(state)(*(s[:2] for s in state)))
+    with pytest.raises(TypeError, match=r"state must be a \w+State"):
+        m.run(x, tuple(state))
+    with pytest.raises(TypeError, match=r"x must be a torch.Tensor, got list"):
+        m(x.tolist())
+    with pytest.raises(ValueError, match=r"x_t must be one time step"):
+        m.step(x[0, 0])
