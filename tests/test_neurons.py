@@ -148,6 +148,9 @@ def test_record_does_not_change_result(info):
     torch.testing.assert_close(rec[""].spikes, plain, rtol=0, atol=0)
     assert rec[""].v.shape == x.shape
     assert not m._recorders, "record() must detach its hooks on exit"
+    out, v, _ = m.trace(x)
+    torch.testing.assert_close(out, plain, rtol=0, atol=0)
+    torch.testing.assert_close(v, rec[""].v, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize("info", REGISTRY, ids=IDS)

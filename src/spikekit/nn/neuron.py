@@ -84,21 +84,31 @@ class Neuron(nn.Module):
 
     def run(self, x: torch.Tensor, state: NamedTuple | None = None) -> tuple[torch.Tensor, NamedTuple]:
         """Run over ``x`` ``[T, B, ...]`` from ``state`` (``None``: rest). Returns ``(out, final_state)``."""
+        out, _, state = self._run(x, state, record_v=bool(self._recorders))
+        return out, state
+
+    def trace(
+        self, x: torch.Tensor, state: NamedTuple | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, NamedTuple]:
+        """Like :meth:`run`, also returning the membrane of every step (for membrane readouts).
+
+        Returns:
+            ``(out [T, B, ...], v [T, B, ...], final_state)``; ``v`` is what :func:`record` records.
+        """
+        return self._run(x, state, record_v=True)
+
+    def _run(self, x: torch.Tensor, state: NamedTuple | None, record_v: bool):
         name = type(self).__name__
         check_time_first(x, f"{name}: x")
         check_finite(x, f"{name}: x")
         state = self.init_state(x[0]) if state is None else self._check_state(state, x[0])
+        params = self.params()
         out, state, v = multistep(
-            type(self).core_step,
-            x,
-            state,
-            self.params(),
-            record_v=bool(self._recorders),
-            backend=self.backend,
+            type(self).core_step, x, state, params, record_v=record_v, backend=self.backend
         )
         for rec in self._recorders:
             rec(out, v)
-        return out, state
+        return out, v, state
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run over ``x`` ``[T, B, ...]`` from rest; return the output ``[T, B, ...]``."""
