@@ -102,6 +102,14 @@ class ImageDataset(TensorDataset):
         """Number of classes, ``len(self.classes)``."""
         return len(self.classes)
 
+    def subset(self, n: int) -> ImageDataset:
+        """The first ``n`` samples (all of them when ``n >= len(self)``), as a dataset of the same kind."""
+        if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+            raise ValueError(f"subset size must be an int >= 1, got {n!r}")
+        return ImageDataset(
+            self.images[:n], self.targets[:n], classes=self.classes, name=self.name, split=self.split
+        )
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(name={self.name!r}, split={self.split!r}, "

@@ -1,0 +1,7 @@
+"""Reference models: the original experiment's SNN and ANN, spiking MLP and CNN, and a registry by name."""
+
+from .registry import MODELS, build_model, count_parameters
+from .seed import SeedANN, SeedSNN
+from .spiking import SpikingCNN, SpikingMLP
+
+__all__ = ["SeedSNN", "SeedANN", "SpikingMLP", "SpikingCNN", "MODELS", "build_model", "count_parameters"]

@@ -1,0 +1,180 @@
+"""Surrogate-gradient SNN classifiers: a multilayer perceptron and a convolutional network.
+
+Both read out either the output layer's membrane (a non-resetting LIF integrator, mean over time) or its
+spike count. Static images are presented as a constant input current at every step ("direct" encoding,
+computed once by the first layer and repeated), as Poisson spikes, or as the original's flicker; an input
+that is already a sequence ``[T, B, ...]`` (event frames) is used as is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from .._checks import check_choice, check_positive_int
+from ..encode import flicker, poisson
+from ..nn import LIF, TimeDistributed
+from ..surrogate import Surrogate
+
+__all__ = ["SpikingMLP", "SpikingCNN", "ENCODERS", "READOUTS"]
+
+ENCODERS = ("direct", "poisson", "flicker")
+READOUTS = ("membrane", "rate")
+
+
+def _encode(
+    first: nn.Module, images: torch.Tensor, steps: int, encoder: str, static_dims: int
+) -> torch.Tensor:
+    """The first layer's output over time: ``[T, B, ...]``."""
+    if images.dim() == static_dims + 1:  # already a sequence [T, B, ...]
+        return TimeDistributed(first)(images)
+    if encoder == "direct":
+        cur = first(images)
+        return cur.unsqueeze(0).expand(steps, *cur.shape)
+    x_t = poisson(images, steps) if encoder == "poisson" else flicker(images, steps)
+    return TimeDistributed(first)(x_t)
+
+
+def _readout(out_lif: LIF, cur: torch.Tensor, readout: str) -> torch.Tensor:
+    if readout == "membrane":
+        return out_lif.trace(cur)[1].mean(0)
+    return out_lif(cur).sum(0)
+
+
+class SpikingMLP(nn.Module):
+    """Fully connected SNN: ``[Linear -> LIF] * len(hidden) -> Linear -> LIF readout``.
+
+    Args:
+        n_in: input features (images are flattened).
+        hidden: widths of the hidden spiking layers.
+        n_out: classes.
+        steps: time steps ``T`` for static input.
+        beta, threshold, surrogate, learn_beta: the hidden LIF layers' parameters.
+        encoder: ``"direct"``, ``"poisson"`` or ``"flicker"`` for static images.
+        readout: ``"membrane"`` (mean output membrane, no reset) or ``"rate"`` (output spike count).
+
+    Shape:
+        ``[B, ...]`` images or a ``[T, B, ...]`` sequence -> logits ``[B, n_out]``.
+    """
+
+    def __init__(
+        self,
+        n_in: int = 784,
+        hidden: Sequence[int] = (100,),
+        n_out: int = 10,
+        steps: int = 25,
+        beta: float = 0.9,
+        threshold: float = 1.0,
+        surrogate: Surrogate | None = None,
+        learn_beta: bool = False,
+        encoder: str = "direct",
+        readout: str = "membrane",
+    ) -> None:
+        super().__init__()
+        widths = [check_positive_int(n_in, "SpikingMLP: n_in")]
+        widths += [check_positive_int(h, "SpikingMLP: hidden") for h in hidden]
+        self.steps = check_positive_int(steps, "SpikingMLP: steps")
+        self.encoder = check_choice(encoder, "SpikingMLP: encoder", ENCODERS)
+        self.readout = check_choice(readout, "SpikingMLP: readout", READOUTS)
+        layers: list[nn.Module] = []
+        for a, b in zip(widths[:-1], widths[1:], strict=True):
+            layers += [nn.Linear(a, b), LIF(beta, threshold, surrogate=surrogate, learn_beta=learn_beta)]
+        self.hidden = nn.Sequential(*layers[1:]) if layers else nn.Identity()
+        self.first = layers[0] if layers else nn.Identity()
+        self.out = nn.Linear(widths[-1], check_positive_int(n_out, "SpikingMLP: n_out"))
+        reset = "none" if readout == "membrane" else "subtract"
+        self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        n_in = self.out.in_features if isinstance(self.first, nn.Identity) else self.first.in_features
+        if images.shape[1:].numel() == n_in:  # static [B, ...]
+            x = images.flatten(1)
+        elif images.dim() >= 3 and images.shape[2:].numel() == n_in:  # a sequence [T, B, ...]
+            x = images.flatten(2)
+        else:
+            raise ValueError(
+                f"SpikingMLP: expected images [B, ...] or a sequence [T, B, ...] with {n_in} features per "
+                f"sample, got shape {tuple(images.shape)}"
+            )
+        cur = _encode(self.first, x, self.steps, self.encoder, static_dims=2)
+        return _readout(self.out_lif, self.out(self.hidden(cur)), self.readout)
+
+
+class SpikingCNN(nn.Module):
+    """Convolutional SNN: blocks of ``Conv3x3 -> BatchNorm -> LIF -> MaxPool2``, then a spiking classifier.
+
+    In the style of the convolutional SNNs that snnTorch and SpikingJelly teach for Fashion-MNIST.
+
+    Args:
+        in_channels, image_size: input ``[C, H, W]`` with ``H == W == image_size`` (1, 28 for MNIST;
+            2, 34 for N-MNIST frames).
+        channels: output channels of each conv block.
+        hidden: width of the spiking fully connected layer (0: none).
+        n_out: classes.
+        steps, beta, threshold, surrogate, learn_beta, encoder, readout: as :class:`SpikingMLP`.
+        dropout: dropout before each fully connected layer.
+
+    Shape:
+        ``[B, C, H, W]`` images or ``[T, B, C, H, W]`` frames -> logits ``[B, n_out]``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        image_size: int = 28,
+        channels: Sequence[int] = (32, 64),
+        hidden: int = 128,
+        n_out: int = 10,
+        steps: int = 8,
+        beta: float = 0.5,
+        threshold: float = 1.0,
+        surrogate: Surrogate | None = None,
+        learn_beta: bool = False,
+        encoder: str = "direct",
+        readout: str = "membrane",
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        self.steps = check_positive_int(steps, "SpikingCNN: steps")
+        self.encoder = check_choice(encoder, "SpikingCNN: encoder", ENCODERS)
+        self.readout = check_choice(readout, "SpikingCNN: readout", READOUTS)
+        c_in, size = check_positive_int(in_channels, "SpikingCNN: in_channels"), image_size
+        self.first = nn.Sequential(
+            nn.Conv2d(c_in, channels[0], 3, padding=1, bias=False), nn.BatchNorm2d(channels[0])
+        )
+        body: list[nn.Module] = []
+        for i, c in enumerate(channels):
+            if i > 0:
+                body += [
+                    TimeDistributed(nn.Conv2d(channels[i - 1], c, 3, padding=1, bias=False)),
+                    TimeDistributed(nn.BatchNorm2d(c)),
+                ]
+            body += [
+                LIF(beta, threshold, surrogate=surrogate, learn_beta=learn_beta),
+                TimeDistributed(nn.MaxPool2d(2)),
+            ]
+            size //= 2
+        if size < 1:
+            raise ValueError(
+                f"SpikingCNN: image_size {image_size} is too small for {len(channels)} pooling blocks"
+            )
+        body.append(TimeDistributed(nn.Flatten()))
+        features = channels[-1] * size * size
+        if hidden:
+            body += [
+                nn.Dropout(dropout),
+                nn.Linear(features, hidden),
+                LIF(beta, threshold, surrogate=surrogate),
+            ]
+            features = hidden
+        body.append(nn.Dropout(dropout))
+        self.body = nn.Sequential(*body)
+        self.out = nn.Linear(features, check_positive_int(n_out, "SpikingCNN: n_out"))
+        reset = "none" if readout == "membrane" else "subtract"
+        self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        cur = _encode(self.first, images, self.steps, self.encoder, static_dims=4)
+        return _readout(self.out_lif, self.out(self.body(cur)), self.readout)

@@ -1,0 +1,91 @@
+"""The spikekit command, end to end on the embedded digits (small and fast)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from spikekit.cli import format_table, main
+
+
+def test_train_writes_checkpoint_metrics_and_json_then_resumes(tmp_path, capsys):
+    out, js = tmp_path / "run", tmp_path / "r.json"
+    args = [
+        "train",
+        "--model",
+        "spiking-mlp",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "2",
+        "--steps",
+        "4",
+        "--train-limit",
+        "300",
+        "--test-limit",
+        "100",
+        "--no-progress",
+        "--out",
+        str(out),
+        "--json",
+        str(js),
+    ]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "spiking-mlp on digits: test accuracy" in text
+    row = json.loads(js.read_text())
+    assert row["epochs"] == 2 and 0 <= row["test_acc"] <= 1 and len(row["history"]) == 2
+    assert (out / "checkpoint.pt").is_file() and len((out / "metrics.jsonl").read_text().splitlines()) == 2
+    assert main(args[:-2] + ["--epochs", "3", "--resume"]) == 0  # continue for one more epoch
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 3
+
+
+def test_compare_table_and_json(tmp_path, capsys):
+    js = tmp_path / "cmp.json"
+    assert (
+        main(
+            [
+                "compare",
+                "--models",
+                "seed-ann,spiking-mlp",
+                "--seeds",
+                "0,1",
+                "--epochs",
+                "1",
+                "--steps",
+                "3",
+                "--train-limit",
+                "200",
+                "--test-limit",
+                "50",
+                "--no-progress",
+                "--json",
+                str(js),
+            ]
+        )
+        == 0
+    )
+    text = capsys.readouterr().out
+    assert "model" in text and "seed-ann" in text and "±" in text and "firing rate per layer" in text
+    data = json.loads(js.read_text())
+    assert [s["model"] for s in data["summary"]] == ["seed-ann", "spiking-mlp"]
+    assert len(data["runs"]) == 4
+
+
+def test_unknown_model_and_bad_hyperparameters_give_clear_errors(capsys):
+    with pytest.raises(SystemExit, match=r"unknown model\(s\) \['resnet'\]; valid models: seed-snn"):
+        main(["compare", "--models", "resnet", "--no-progress"])
+    assert main(["train", "--model", "spiking-mlp", "--lr", "-1", "--no-progress"]) == 2
+    assert "lr must be a positive finite number, got -1.0" in capsys.readouterr().err
+    assert main(["train", "--model", "spiking-mlp", "--dataset", "cifar10", "--no-progress"]) == 2
+    assert "unknown dataset 'cifar10'" in capsys.readouterr().err
+
+
+def test_format_table_aligns_columns():
+    assert format_table(["a", "bb"], [[1, 2], [333, 4]]).splitlines() == [
+        "a    bb",
+        "---  --",
+        "1    2",
+        "333  4",
+    ]
