@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml Makefile
 	@touch $(STAMP)
 
 demo: setup
-	$(BIN)/python examples/train_digits.py
+	$(BIN)/spikekit demo
 
 test: setup
 	$(BIN)/ruff check src tests examples
