@@ -1,0 +1,206 @@
+"""The controlled-mode table: every neuron x surrogate x loss (and the remedies), as the CLI prints it."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import surrogate as sg
+from .._checks import check_choice
+from .window import LOSSES, STDPWindow, controlled_window
+
+__all__ = ["NEURON_SPECS", "SURROGATES", "REMEDIES", "STDPTable", "run_stdp_window"]
+
+SURROGATES = ("atan", "sigmoid", "fast_sigmoid", "triangle", "rectangle", "straight_through")
+REMEDIES = ("weight_decay", "after_potential")
+
+
+def _tau_m(decay: float) -> float:
+    return -1.0 / math.log(decay)
+
+
+# name -> (class name, kwargs from the membrane decay per step)
+NEURON_SPECS = {
+    "RefractoryLIF": ("RefractoryLIF", lambda d: {"decay": d}),
+    "RefractoryLIF-binary": ("RefractoryLIF", lambda d: {"decay": d, "spike": "binary"}),
+    "LIF": ("LIF", lambda d: {"beta": d}),
+    "LIF-detach": ("LIF", lambda d: {"beta": d, "detach_reset": True}),
+    "LIF-zero": ("LIF", lambda d: {"beta": d, "reset": "zero"}),
+    "IF": ("IF", lambda d: {}),
+    "PLIF": ("PLIF", lambda d: {"init_tau": 1.0 / (1.0 - d)}),
+    "ALIF": ("ALIF", lambda d: {"beta": d}),
+    "Synaptic": ("Synaptic", lambda d: {"beta": d}),
+    "SRM": ("SRM", lambda d: {"tau_m": _tau_m(d)}),
+}
+
+
+@dataclass
+class STDPTable:
+    """The rows of :func:`run_stdp_window` and the settings that produced them."""
+
+    rows: list[STDPWindow]
+    config: dict = field(default_factory=dict)
+
+    def markdown(self) -> str:
+        """One markdown row per window: tau+ fitted vs predicted, A+, A-, tau-, causal fraction."""
+        head = (
+            "| neuron | surrogate | loss | remedy | tau+ predicted | tau+ fitted | A+ | A- | tau- | "
+            "causal fraction | depression (A- > 0) |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        )
+        lines = [head]
+        for r in self.rows:
+            lines.append(
+                f"| {r.neuron} | {r.surrogate} | {r.loss} | {r.remedy} | {_fmt(r.predicted_tau)} | "
+                f"{_fmt(r.tau_plus)} | {_fmt(r.a_plus)} | {_fmt(r.a_minus)} | {_fmt(r.tau_minus)} | "
+                f"{_fmt(r.causal_fraction)} | {'yes' if r.depression else 'no'} |"
+            )
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        return {"config": self.config, "rows": [r.to_dict() for r in self.rows]}
+
+    def save_json(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False))
+        return path
+
+    def figure(self, path: str | Path | None = None):
+        """The windows, one panel per neuron/surrogate/remedy with the losses overlaid (peak-normalised)."""
+        from .. import plot
+
+        return plot.stdp_window_grid(
+            self.rows,
+            key=lambda r: f"{r.neuron} / {r.surrogate}" + ("" if r.remedy == "none" else f"\n+ {r.remedy}"),
+            path=path,
+        )
+
+
+def _fmt(v: float | None) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if math.isinf(v):
+        return "inf"
+    return f"{v:.3g}"
+
+
+def _as_list(value: str | Sequence[str], name: str, choices: Sequence[str]) -> list[str]:
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    value = list(value)
+    for v in value:
+        check_choice(v, f"{name} entry", choices)
+    return value
+
+
+def run_stdp_window(
+    neurons: str | Sequence[str] = ("RefractoryLIF", "LIF"),
+    surrogates: str | Sequence[str] = SURROGATES,
+    losses: str | Sequence[str] = LOSSES,
+    *,
+    decay: float = 0.9,
+    threshold: float = 1.0,
+    max_dt: int = 30,
+    steps_after: int = 50,
+    remedies: str | Sequence[str] = REMEDIES,
+    weight: float = 0.05,
+    weight_decay: float = 0.05,
+    after_potential_tau: float = 20.0,
+    after_potential_scale: float = 1.0,
+    target_rate: float = 0.8,
+    json_path: str | Path | None = None,
+    figure_path: str | Path | None = None,
+    progress: bool = False,
+) -> STDPTable:
+    """Measure the controlled-mode window for each neuron, surrogate and loss, and the remedies.
+
+    Rows: each neuron in ``neurons`` (names of :data:`NEURON_SPECS`) with each surrogate (its default
+    parameters; once, marked ``none (graded)``, for the graded RefractoryLIF) and each loss; then, for each
+    neuron with the first surrogate and each loss, one row per remedy: ``weight_decay`` (gradient at
+    ``weight`` with L2 coefficient ``weight_decay``) and ``after_potential`` (tails of ``after_potential_tau``
+    steps on pre and post).
+
+    Args:
+        neurons, surrogates, losses, remedies: lists, or comma-separated strings (``remedies=""``: none).
+        decay: membrane decay per step given to every neuron (``beta``, ``decay``, ``1 - 1/init_tau``, ...).
+        threshold: firing threshold of every neuron.
+        max_dt, steps_after, target_rate: as :func:`~spikekit.analysis.controlled_window`.
+        weight, weight_decay, after_potential_tau, after_potential_scale: the remedies' settings.
+        json_path: write :meth:`STDPTable.to_dict` there.
+        figure_path: save :meth:`STDPTable.figure` there (PNG, SVG or PDF).
+        progress: show a progress bar (tqdm, if installed).
+
+    Returns:
+        An :class:`STDPTable`; ``print(table.markdown())`` prints it.
+
+    Example:
+        >>> table = run_stdp_window(json_path="stdp.json", figure_path="stdp.png")
+        >>> print(table.markdown())
+    """
+    neurons = _as_list(neurons, "neurons", tuple(NEURON_SPECS))
+    surrogates = _as_list(surrogates, "surrogates", SURROGATES)
+    losses = _as_list(losses, "losses", LOSSES)
+    remedies = _as_list(remedies, "remedies", REMEDIES)
+    if not neurons or not surrogates or not losses:
+        raise ValueError("neurons, surrogates and losses must each name at least one entry")
+    if not 0 < decay <= 1:
+        raise ValueError(f"decay must lie in (0, 1], got {decay!r}")
+    common = {"max_dt": max_dt, "steps_after": steps_after, "target_rate": target_rate}
+    jobs = []
+    for name in neurons:
+        cls, kwargs_of = NEURON_SPECS[name]
+        kwargs = {**kwargs_of(decay), "threshold": threshold}
+        graded = cls == "RefractoryLIF" and kwargs.get("spike", "graded") == "graded"
+        for s in [None] if graded else surrogates:
+            for loss in losses:
+                jobs.append((cls, kwargs, s, loss, {}))
+        first = None if graded else surrogates[0]
+        for remedy in remedies:
+            extra = (
+                {"weight": weight, "weight_decay": weight_decay}
+                if remedy == "weight_decay"
+                else {
+                    "after_potential_tau": after_potential_tau,
+                    "after_potential_scale": after_potential_scale,
+                }
+            )
+            for loss in losses:
+                jobs.append((cls, kwargs, first, loss, extra))
+    rows = []
+    for cls, kwargs, s, loss, extra in _progress(jobs, progress):
+        surrogate = None if s is None else getattr(sg, s)()
+        rows.append(
+            controlled_window(cls, surrogate=surrogate, neuron_kwargs=kwargs, loss=loss, **common, **extra)
+        )
+    config = {
+        "neurons": neurons,
+        "surrogates": surrogates,
+        "losses": losses,
+        "remedies": remedies,
+        "decay": decay,
+        "threshold": threshold,
+        "weight": weight,
+        "weight_decay": weight_decay,
+        "after_potential_tau": after_potential_tau,
+        "after_potential_scale": after_potential_scale,
+        **common,
+    }
+    table = STDPTable(rows, config)
+    if json_path is not None:
+        table.save_json(json_path)
+    if figure_path is not None:
+        table.figure(figure_path)
+    return table
+
+
+def _progress(items: list, on: bool):
+    if not on:
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return items
+    return tqdm(items, desc="stdp-window", unit="window")
