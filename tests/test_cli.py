@@ -89,3 +89,76 @@ def test_format_table_aligns_columns():
         "1    2",
         "333  4",
     ]
+
+
+def test_plot_and_network_stdp_window_from_a_checkpoint(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "seed-snn",
+                "--dataset",
+                "digits",
+                "--epochs",
+                "1",
+                "--steps",
+                "8",
+                "--train-limit",
+                "200",
+                "--test-limit",
+                "40",
+                "--no-progress",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
+    ckpt = str(run / "checkpoint.pt")
+    assert main(["plot", "--checkpoint", ckpt, "--index", "2", "--out", str(tmp_path / "plots")]) == 0
+    for name in (
+        "heatmaps.png",
+        "raster.png",
+        "neuron.png",
+        "rates.png",
+        "receptive_fields.png",
+        "curves.png",
+    ):
+        assert (tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    assert (tmp_path / "plots" / "activity.gif").read_bytes()[:6] == b"GIF89a"
+    js = tmp_path / "w.json"
+    assert main(["stdp-window", "--checkpoint", ckpt, "--batch-size", "16", "--json", str(js)]) == 0
+    assert "fc1 -> lif1" in capsys.readouterr().out and js.is_file()
+    assert main(["plot", "--checkpoint", ckpt, "--index", "100000", "--out", str(tmp_path / "p2")]) == 2
+    assert "--index must lie in [0, 359]" in capsys.readouterr().err
+
+
+def test_controlled_stdp_window_table(tmp_path, capsys):
+    js = tmp_path / "c.json"
+    assert (
+        main(
+            [
+                "stdp-window",
+                "--neurons",
+                "LIF",
+                "--surrogates",
+                "atan",
+                "--losses",
+                "post",
+                "--remedies",
+                "",
+                "--max-dt",
+                "8",
+                "--steps-after",
+                "10",
+                "--no-progress",
+                "--json",
+                str(js),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "LIF" in out and "atan" in out and js.is_file()

@@ -12,7 +12,7 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -139,7 +139,14 @@ def _run_one(
     kwargs, cfg = _config(args, model_name, input_shape, seed)
     torch.manual_seed(seed)
     model = build_model(model_name, input_shape, train.num_classes, **kwargs)
-    extra = {"model": model_name, "model_kwargs": kwargs, "dataset": args.dataset, "input_shape": input_shape}
+    extra = {
+        "model": model_name,
+        "model_kwargs": kwargs,
+        "dataset": args.dataset,
+        "data_dir": args.data_dir,
+        "input_shape": input_shape,
+        "num_classes": train.num_classes,
+    }
     result = fit(
         model, train, test, cfg, out_dir=out_dir, resume=resume, progress=not args.no_progress, extra=extra
     )
@@ -294,12 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_args(p)
     p.set_defaults(func=cmd_compare)
 
-    for register in _EXTENSIONS:
-        register(sub)
+    from . import cli_tools
+
+    cli_tools.register(sub)
     return parser
-
-
-_EXTENSIONS: list[Callable[[Any], None]] = []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

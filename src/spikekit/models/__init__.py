@@ -1,7 +1,16 @@
 """Reference models: the original experiment's SNN and ANN, spiking MLP and CNN, and a registry by name."""
 
-from .registry import MODELS, build_model, count_parameters
+from .registry import MODELS, build_model, count_parameters, model_from_checkpoint
 from .seed import SeedANN, SeedSNN
 from .spiking import SpikingCNN, SpikingMLP
 
-__all__ = ["SeedSNN", "SeedANN", "SpikingMLP", "SpikingCNN", "MODELS", "build_model", "count_parameters"]
+__all__ = [
+    "SeedSNN",
+    "SeedANN",
+    "SpikingMLP",
+    "SpikingCNN",
+    "MODELS",
+    "build_model",
+    "count_parameters",
+    "model_from_checkpoint",
+]

@@ -61,3 +61,23 @@ def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, **kwa
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def model_from_checkpoint(ckpt: dict[str, Any]) -> nn.Module:
+    """Rebuild the model a :func:`spikekit.train.fit` checkpoint was trained with, weights loaded.
+
+    Needs the ``extra`` the CLI stores: ``model``, ``model_kwargs``, ``input_shape``; and ``num_classes``
+    (read from the output layer's weights when absent).
+    """
+    extra = ckpt.get("extra") or {}
+    missing = {"model", "model_kwargs", "input_shape"} - set(extra)
+    if missing:
+        raise ValueError(f"the checkpoint does not say how to rebuild its model (missing {sorted(missing)})")
+    state = ckpt["model"]
+    n_out = extra.get("num_classes") or int(state[[k for k in state if k.endswith("weight")][-1]].shape[0])
+    kwargs = dict(extra["model_kwargs"])
+    if "hidden" in kwargs and isinstance(kwargs["hidden"], list):
+        kwargs["hidden"] = tuple(kwargs["hidden"])
+    model = build_model(extra["model"], tuple(extra["input_shape"]), n_out, **kwargs)
+    model.load_state_dict(state)
+    return model
