@@ -10,14 +10,14 @@ mkdir -p "$OUT"
 what=${1:-all}
 if [[ $what == all || $what == seed ]]; then
   for ds in mnist-10k fashion-mnist mnist; do
-    $SK compare --dataset "$ds" --models seed-snn,seed-ann --seeds 0,1,2 --no-progress --json "$OUT/seed_$ds.json"
+    $SK compare --dataset "$ds" --models seed-snn,seed-ann --seeds 0,1,2 --no-progress --out "runs/seed_$ds" --json "$OUT/seed_$ds.json"
   done
 fi
 if [[ $what == all || $what == mlp ]]; then
-  $SK compare --dataset fashion-mnist --models spiking-mlp --seeds 0 --no-progress --json "$OUT/mlp_fashion-mnist.json"
+  $SK compare --dataset fashion-mnist --models spiking-mlp --seeds 0 --no-progress --out runs/mlp_fashion --json "$OUT/mlp_fashion-mnist.json"
 fi
 if [[ $what == all || $what == cnn ]]; then
-  $SK compare --dataset fashion-mnist --models spiking-cnn --seeds 0 --no-progress --json "$OUT/cnn_fashion-mnist.json"
+  $SK compare --dataset fashion-mnist --models spiking-cnn --seeds 0 --no-progress --out runs/cnn_fashion --json "$OUT/cnn_fashion-mnist.json"
 fi
 if [[ $what == all || $what == digits ]]; then
   $SK compare --dataset digits --models seed-snn,seed-ann,spiking-mlp,spiking-cnn --seeds 0,1,2 --no-progress \

@@ -218,7 +218,8 @@ def _compare(args: argparse.Namespace, models: Sequence[str], seeds: Sequence[in
     for model in models:
         for seed in seeds:
             t0 = time.perf_counter()
-            runs.append(_run_one(model, args, train, test, seed, None, False))
+            out = Path(args.out) / f"{model}-seed{seed}" if args.out else None
+            runs.append(_run_one(model, args, train, test, seed, out, False))
             print(
                 f"  {model} seed {seed}: {_pct(runs[-1]['test_acc'])} % in {time.perf_counter() - t0:.1f} s",
                 flush=True,
@@ -283,6 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(p)
     _add_train_args(p)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="keep each run's checkpoint in OUT/<model>-seed<k>/")
     p.set_defaults(func=cmd_demo, dataset="digits")
 
     p = sub.add_parser("train", help="train one model")
@@ -297,6 +299,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="train several models on one dataset and tabulate them")
     p.add_argument("--models", default="seed-snn,seed-ann,spiking-mlp", help="comma-separated model names")
     p.add_argument("--seeds", default="0", help="comma-separated seeds; mean and spread over them")
+    p.add_argument("--out", default=None, help="keep each run's checkpoint in OUT/<model>-seed<k>/")
     _add_data_args(p)
     _add_train_args(p)
     p.set_defaults(func=cmd_compare)
