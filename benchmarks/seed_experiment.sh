@@ -9,7 +9,7 @@ OUT=benchmarks/results
 mkdir -p "$OUT"
 what=${1:-all}
 if [[ $what == all || $what == seed ]]; then
-  for ds in mnist-10k fashion-mnist mnist; do
+  for ds in ${DATASETS:-mnist-10k fashion-mnist mnist}; do
     $SK compare --dataset "$ds" --models seed-snn,seed-ann --seeds 0,1,2 --no-progress --out "runs/seed_$ds" --json "$OUT/seed_$ds.json"
   done
 fi
