@@ -9,7 +9,7 @@ PEERS  := snntorch==1.0.0
 # Datasets for data tests and benchmarks (read-only; skipped when absent).
 export SPIKEKIT_DATA ?= $(abspath ../shared/data)
 
-.PHONY: setup demo test lint format clean
+.PHONY: setup browser demo test lint format clean
 
 setup: $(STAMP)
 
@@ -24,7 +24,13 @@ $(STAMP): pyproject.toml Makefile
 demo: setup
 	$(BIN)/spikekit demo
 
-test: setup
+# Headless Chromium from the distribution, for the HTML report's browser test (skipped when impossible).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium \
+	  >/dev/null 2>&1; } || echo "note: chromium could not be installed; the report's browser test will skip"
+
+test: setup browser
 	$(BIN)/ruff check src tests examples
 	$(BIN)/ruff format --check src tests examples
 	$(BIN)/python -m pytest -q
