@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.spikekit-installed
 TORCH  := torch==2.13.0
 # Peers for cross-checks, installed without their declared dependencies (which would pull another torch).
-PEERS  := snntorch==1.0.0
+PEERS  := snntorch==1.0.0 tonic==1.7.0 importRosbag==1.0.4 expelliarmus==1.1.12
 # Datasets for data tests and benchmarks (read-only; skipped when absent).
 export SPIKEKIT_DATA ?= $(abspath ../shared/data)
 
@@ -16,7 +16,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[data,plot,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[data,plot,events,dev]'
 	$(BIN)/python -m pip install --quiet --no-deps $(PEERS)
 	@$(BIN)/python -c "import torch, sys; v = torch.__version__; print('torch', v); sys.exit(0 if v.startswith('2.13.0') else 'a dependency replaced torch 2.13.0 with ' + v)"
 	@touch $(STAMP)

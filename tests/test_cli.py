@@ -117,7 +117,9 @@ def test_plot_and_network_stdp_window_from_a_checkpoint(tmp_path, capsys):
         == 0
     )
     ckpt = str(run / "checkpoint.pt")
-    assert main(["plot", "--checkpoint", ckpt, "--index", "2", "--out", str(tmp_path / "plots")]) == 0
+    assert (
+        main(["plot", "model", "--checkpoint", ckpt, "--index", "2", "--out", str(tmp_path / "plots")]) == 0
+    )
     for name in (
         "heatmaps.png",
         "raster.png",
@@ -131,7 +133,9 @@ def test_plot_and_network_stdp_window_from_a_checkpoint(tmp_path, capsys):
     js = tmp_path / "w.json"
     assert main(["stdp-window", "--checkpoint", ckpt, "--batch-size", "16", "--json", str(js)]) == 0
     assert "fc1 -> lif1" in capsys.readouterr().out and js.is_file()
-    assert main(["plot", "--checkpoint", ckpt, "--index", "100000", "--out", str(tmp_path / "p2")]) == 2
+    assert (
+        main(["plot", "model", "--checkpoint", ckpt, "--index", "100000", "--out", str(tmp_path / "p2")]) == 2
+    )
     assert "--index must lie in [0, 359]" in capsys.readouterr().err
 
 

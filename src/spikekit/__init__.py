@@ -14,7 +14,21 @@ def __getattr__(name: str):
     # Submodules with optional or heavier dependencies load on first use.
     import importlib
 
-    if name in {"encode", "decode", "data", "models", "train", "plot", "analysis", "learning", "convert"}:
+    if name in {
+        "encode",
+        "decode",
+        "data",
+        "models",
+        "train",
+        "plot",
+        "analysis",
+        "learning",
+        "convert",
+        "plot_events",
+        "report",
+        "interop",
+        "bench",
+    }:
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'spikekit' has no attribute {name!r}")
 

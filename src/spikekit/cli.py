@@ -56,13 +56,20 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def _add_data_args(p: argparse.ArgumentParser, default: str = "digits") -> None:
-    p.add_argument("--dataset", default=default, help="digits | mnist | fashion-mnist | mnist-10k | idx")
+    p.add_argument(
+        "--dataset",
+        default=default,
+        help="digits | mnist | fashion-mnist | mnist-10k | idx | nmnist[-small] | shd",
+    )
     p.add_argument(
         "--data-dir", default=None, help="folder with the dataset (else $SPIKEKIT_DATA, the cache)"
     )
     p.add_argument("--download", action="store_true", help="download the dataset if it is not found")
     p.add_argument("--train-limit", type=int, default=None, help="use only the first N training samples")
     p.add_argument("--test-limit", type=int, default=None, help="use only the first N test samples")
+    p.add_argument("--time-bins", type=int, default=10, help="event data: frames per recording")
+    p.add_argument("--time-window", type=float, default=None, metavar="US", help="event data: frame length")
+    p.add_argument("--no-cache", action="store_true", help="event data: do not cache frames on disk")
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
@@ -83,9 +90,36 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", default=None, metavar="PATH", help="write the results as JSON")
 
 
+EVENT_DATASETS = ("nmnist", "nmnist-small", "shd")
+
+
+def _is_events(name: str) -> bool:
+    return name.lower().replace("_", "-").replace("n-mnist", "nmnist") in EVENT_DATASETS
+
+
+def _input_shape(train) -> tuple[int, ...]:
+    """One sample's shape without time: ``(1, 28, 28)`` for MNIST, ``(2, 34, 34)`` for N-MNIST frames."""
+    shape = getattr(train, "sample_shape", None)
+    return tuple(shape) if shape is not None else tuple(train.images.shape[1:])
+
+
 def _load_data(args: argparse.Namespace):
     from . import data
 
+    if _is_events(args.dataset):
+        from .data.events import load_frames
+
+        return load_frames(
+            args.dataset,
+            args.data_dir,
+            n_time_bins=None if args.time_window else args.time_bins,
+            time_window=args.time_window,
+            download=args.download,
+            cache=not args.no_cache,
+            train_limit=args.train_limit,
+            test_limit=args.test_limit,
+            progress=not getattr(args, "no_progress", False),
+        )
     train, test = data.load(args.dataset, args.data_dir, download=args.download)
     if args.train_limit is not None:
         train = train.subset(args.train_limit)
@@ -99,7 +133,7 @@ def _config(args: argparse.Namespace, model: str, input_shape: tuple[int, ...], 
     from .recipes import recipe
     from .train import PRESETS
 
-    kwargs, cfg = recipe(model, input_shape)
+    kwargs, cfg = recipe(model, input_shape, events=_is_events(args.dataset))
     if args.preset:
         cfg = PRESETS[args.preset]
     overrides: dict[str, Any] = {"seed": seed, "device": args.device}
@@ -135,7 +169,7 @@ def _run_one(
     from .models import build_model, count_parameters
     from .train import fit
 
-    input_shape = tuple(train.images.shape[1:])
+    input_shape = _input_shape(train)
     kwargs, cfg = _config(args, model_name, input_shape, seed)
     torch.manual_seed(seed)
     model = build_model(model_name, input_shape, train.num_classes, **kwargs)

@@ -146,6 +146,16 @@ def cmd_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plot_events(args: argparse.Namespace) -> int:
+    from .plot_events import plot_events_command
+
+    result = plot_events_command(args)
+    for f in result.get("files", []):
+        print(f"wrote {f}")
+    _write_json(args.json, result)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import build_report
 
@@ -189,7 +199,9 @@ def register(sub: Any) -> None:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_stdp_window)
 
-    p = sub.add_parser("plot", help="plots of what every layer did on one test image")
+    plot_parser = sub.add_parser("plot", help="plots: `plot model` (a trained model) or `plot events SAMPLE`")
+    plots = plot_parser.add_subparsers(dest="what", required=True, metavar="WHAT")
+    p = plots.add_parser("model", help="what every layer of a trained model did on one test image")
     p.add_argument("--checkpoint", required=True, help="checkpoint.pt written by spikekit train --out")
     p.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
     p.add_argument("--data-dir", default=None)
@@ -200,6 +212,12 @@ def register(sub: Any) -> None:
     p.add_argument("--no-gif", action="store_true")
     p.add_argument("--json", default=None, metavar="PATH")
     p.set_defaults(func=cmd_plot)
+
+    p = plots.add_parser("events", help="an event recording as a GIF, an x-y-t scatter, frames or a raster")
+    from .plot_events import add_plot_events_arguments
+
+    add_plot_events_arguments(p)
+    p.set_defaults(func=cmd_plot_events)
 
     p = sub.add_parser("report", help="one self-contained HTML page about a trained model")
     p.add_argument("--checkpoint", required=True, help="checkpoint.pt written by spikekit train --out")

@@ -38,6 +38,14 @@ _RECIPES: dict[tuple[str, str], tuple[dict[str, Any], TrainConfig]] = {
         {"steps": 8, "dropout": 0.2},
         TrainConfig(epochs=15, batch_size=128, optimizer="adam", lr=1e-3, schedule="cosine"),
     ),
+    ("spiking-cnn", EVENTS): (
+        {"channels": (16, 32), "dropout": 0.2},
+        TrainConfig(epochs=8, batch_size=32, optimizer="adam", lr=2e-3, schedule="cosine"),
+    ),
+    ("spiking-mlp", EVENTS): (
+        {"hidden": (128,)},
+        TrainConfig(epochs=10, batch_size=32, optimizer="adam", lr=2e-3, schedule="cosine"),
+    ),
 }
 
 
@@ -46,9 +54,11 @@ def dataset_kind(input_shape: tuple[int, ...]) -> str:
     return SMALL if input_shape[-1] <= 16 else IMAGES
 
 
-def recipe(model: str, input_shape: tuple[int, ...]) -> tuple[dict[str, Any], TrainConfig]:
+def recipe(
+    model: str, input_shape: tuple[int, ...], events: bool = False
+) -> tuple[dict[str, Any], TrainConfig]:
     """Default model arguments and training configuration for ``model`` on inputs of ``input_shape``."""
-    kind = dataset_kind(input_shape)
+    kind = EVENTS if events and (model, EVENTS) in _RECIPES else dataset_kind(input_shape)
     if (model, kind) not in _RECIPES:
         valid = sorted({m for m, _ in _RECIPES})
         raise ValueError(f"unknown model {model!r}; valid models: {', '.join(valid)}")

@@ -163,6 +163,17 @@ def _tensors(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
     return x, y
 
 
+def _time_axis(dataset: Dataset) -> int:
+    """Where a sample's time axis sits in a batch: 0 for images; 1 for event frames ``[N, T, ...]``."""
+    return int(getattr(dataset, "time_axis", 0))
+
+
+def _inputs(x: torch.Tensor, time_axis: int, device) -> torch.Tensor:
+    """A batch as the model wants it: images ``[B, ...]`` or sequences time first ``[T, B, ...]``."""
+    x = x.to(device)
+    return x.movedim(time_axis, 0) if time_axis else x
+
+
 def _batches(n: int, batch_size: int, order: torch.Tensor | None):
     idx = order if order is not None else torch.arange(n)
     for i in range(0, n, batch_size):
@@ -193,6 +204,7 @@ def evaluate(
         ``{"loss", "acc", "rates": {layer: mean output per neuron and step}}``.
     """
     x_all, y_all = _tensors(dataset)
+    time_axis = _time_axis(dataset)
     device = torch.device(device)
     was_training = model.training
     model.eval()
@@ -201,7 +213,7 @@ def evaluate(
     bar = _progress(math.ceil(len(x_all) / batch_size), "eval", progress)
     try:
         for idx in _batches(len(x_all), batch_size, None):
-            x, y = x_all[idx].to(device), y_all[idx].to(device)
+            x, y = _inputs(x_all[idx], time_axis, device), y_all[idx].to(device)
             if firing_rates and has_neurons:
                 with record(model) as rec:
                     logits = model(x)
@@ -222,7 +234,7 @@ def evaluate(
     return {"loss": total_loss / n, "acc": correct / n, "rates": {k: v / n for k, v in sums.items()}}
 
 
-def _train_epoch(model, opt, x_all, y_all, cfg: TrainConfig, epoch: int, device, progress: bool):
+def _train_epoch(model, opt, x_all, y_all, cfg: TrainConfig, epoch: int, device, progress: bool, time_axis=0):
     g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
     order = torch.randperm(len(x_all), generator=g)
     model.train()
@@ -230,7 +242,7 @@ def _train_epoch(model, opt, x_all, y_all, cfg: TrainConfig, epoch: int, device,
     bar = _progress(math.ceil(len(x_all) / cfg.batch_size), f"epoch {epoch + 1}/{cfg.epochs}", progress)
     try:
         for idx in _batches(len(x_all), cfg.batch_size, order):
-            x, y = x_all[idx].to(device), y_all[idx].to(device)
+            x, y = _inputs(x_all[idx], time_axis, device), y_all[idx].to(device)
             logits = model(x)
             loss = F.cross_entropy(logits, y)
             if not torch.isfinite(loss):
@@ -361,7 +373,9 @@ def fit(
         for group in opt.param_groups:
             group["lr"] = lr
         t0 = time.perf_counter()
-        train_loss, train_acc = _train_epoch(model, opt, x_all, y_all, config, epoch, device, progress)
+        train_loss, train_acc = _train_epoch(
+            model, opt, x_all, y_all, config, epoch, device, progress, _time_axis(train_set)
+        )
         seconds = time.perf_counter() - t0
         row: dict[str, Any] = {
             "epoch": epoch + 1,
