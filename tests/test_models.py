@@ -129,3 +129,14 @@ def test_build_model_by_name():
         ValueError, match=r"unknown model 'resnet'; valid models: seed-snn, seed-ann, spiking-mlp"
     ):
         sk.models.build_model("resnet", (1, 8, 8), 10)
+
+
+def test_spiking_rnn_for_cochlea_sequences():
+    torch.manual_seed(0)
+    m = sk.models.build_model("spiking-rnn", (700,), 20, hidden=16)
+    y = m(torch.rand(12, 3, 700))
+    assert y.shape == (3, 20)
+    y.sum().backward()
+    assert m.rlif.weight.grad.abs().sum() > 0  # the recurrence is trained
+    with pytest.raises(ValueError, match=r"SpikingRNN: expected a sequence \[T, B, \.\.\.\] with 700 values"):
+        m(torch.rand(3, 700))

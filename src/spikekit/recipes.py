@@ -42,6 +42,10 @@ _RECIPES: dict[tuple[str, str], tuple[dict[str, Any], TrainConfig]] = {
         {"channels": (16, 32), "dropout": 0.2},
         TrainConfig(epochs=8, batch_size=32, optimizer="adam", lr=2e-3, schedule="cosine"),
     ),
+    ("spiking-rnn", EVENTS): (
+        {"hidden": 128},
+        TrainConfig(epochs=20, batch_size=64, optimizer="adam", lr=2e-3, schedule="cosine"),
+    ),
     ("spiking-mlp", EVENTS): (
         {"hidden": (128,)},
         TrainConfig(epochs=10, batch_size=32, optimizer="adam", lr=2e-3, schedule="cosine"),

@@ -2,13 +2,14 @@
 
 from .registry import MODELS, build_model, count_parameters, model_from_checkpoint
 from .seed import SeedANN, SeedSNN
-from .spiking import SpikingCNN, SpikingMLP
+from .spiking import SpikingCNN, SpikingMLP, SpikingRNN
 
 __all__ = [
     "SeedSNN",
     "SeedANN",
     "SpikingMLP",
     "SpikingCNN",
+    "SpikingRNN",
     "MODELS",
     "build_model",
     "count_parameters",

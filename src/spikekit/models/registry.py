@@ -10,7 +10,7 @@ from typing import Any
 from torch import nn
 
 from .seed import SeedANN, SeedSNN
-from .spiking import SpikingCNN, SpikingMLP
+from .spiking import SpikingCNN, SpikingMLP, SpikingRNN
 
 
 def _flat(shape: tuple[int, ...]) -> int:
@@ -31,6 +31,7 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "seed-ann": lambda shape, n_out, **kw: SeedANN(n_in=_flat(shape), n_out=n_out, **kw),
     "spiking-mlp": lambda shape, n_out, **kw: SpikingMLP(n_in=_flat(shape), n_out=n_out, **kw),
     "spiking-cnn": _cnn,
+    "spiking-rnn": lambda shape, n_out, **kw: SpikingRNN(n_in=_flat(shape), n_out=n_out, **kw),
 }
 
 
@@ -39,6 +40,7 @@ CLASSES: dict[str, type[nn.Module]] = {
     "seed-ann": SeedANN,
     "spiking-mlp": SpikingMLP,
     "spiking-cnn": SpikingCNN,
+    "spiking-rnn": SpikingRNN,
 }
 
 

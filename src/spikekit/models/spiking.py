@@ -15,10 +15,10 @@ from torch import nn
 
 from .._checks import check_choice, check_positive_int
 from ..encode import flicker, poisson
-from ..nn import LIF, TimeDistributed
+from ..nn import LIF, RLIF, TimeDistributed
 from ..surrogate import Surrogate
 
-__all__ = ["SpikingMLP", "SpikingCNN", "ENCODERS", "READOUTS"]
+__all__ = ["SpikingMLP", "SpikingCNN", "SpikingRNN", "ENCODERS", "READOUTS"]
 
 ENCODERS = ("direct", "poisson", "flicker")
 READOUTS = ("membrane", "rate")
@@ -180,3 +180,49 @@ class SpikingCNN(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         cur = _encode(self.first, images, self.steps, self.encoder, static_dims=4)
         return _readout(self.out_lif, self.out(self.body(cur)), self.readout)
+
+
+class SpikingRNN(nn.Module):
+    """Recurrent SNN for sequences such as SHD's ``[T, B, 700]``: ``Linear -> RLIF -> Linear -> LIF`` readout.
+
+    Args:
+        n_in: input channels per step.
+        hidden: recurrent spiking neurons.
+        n_out: classes.
+        all_to_all: dense recurrent weight (else one-to-one).
+        beta, threshold, surrogate: the recurrent layer's LIF parameters.
+        readout: ``"membrane"`` or ``"rate"`` as :class:`SpikingMLP`.
+
+    Shape:
+        ``[T, B, n_in]`` (or ``[T, B, ...]`` with ``n_in`` values per step) -> logits ``[B, n_out]``.
+    """
+
+    def __init__(
+        self,
+        n_in: int = 700,
+        hidden: int = 128,
+        n_out: int = 20,
+        all_to_all: bool = True,
+        beta: float = 0.95,
+        threshold: float = 1.0,
+        surrogate: Surrogate | None = None,
+        readout: str = "membrane",
+    ) -> None:
+        super().__init__()
+        self.readout = check_choice(readout, "SpikingRNN: readout", READOUTS)
+        self.inp = nn.Linear(
+            check_positive_int(n_in, "SpikingRNN: n_in"), check_positive_int(hidden, "hidden")
+        )
+        self.rlif = RLIF(hidden, beta, threshold, all_to_all=all_to_all, surrogate=surrogate)
+        self.out = nn.Linear(hidden, check_positive_int(n_out, "SpikingRNN: n_out"))
+        reset = "none" if readout == "membrane" else "subtract"
+        self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate)
+
+    def forward(self, seq: torch.Tensor) -> torch.Tensor:
+        if seq.dim() < 3 or seq.shape[2:].numel() != self.inp.in_features:
+            raise ValueError(
+                f"SpikingRNN: expected a sequence [T, B, ...] with {self.inp.in_features} values per step, "
+                f"got shape {tuple(seq.shape)}"
+            )
+        h = self.rlif(self.inp(seq.flatten(2)))
+        return _readout(self.out_lif, self.out(h), self.readout)
