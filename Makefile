@@ -5,7 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.spikekit-installed
 TORCH  := torch==2.13.0
 # Peers for cross-checks, installed without their declared dependencies (which would pull another torch).
-PEERS  := snntorch==1.0.0 tonic==1.7.0 importRosbag==1.0.4 expelliarmus==1.1.12
+PEERS  := snntorch==1.0.0 spikingjelly==2.0.0 norse==1.1.0 nir==1.0.8 nirtorch==2.6 \
+          tonic==1.7.0 importRosbag==1.0.4 expelliarmus==1.1.12 triton==3.9.0
 # Datasets for data tests and benchmarks (read-only; skipped when absent).
 export SPIKEKIT_DATA ?= $(abspath ../shared/data)
 
@@ -18,6 +19,9 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -e '.[data,plot,events,dev]'
 	$(BIN)/python -m pip install --quiet --no-deps $(PEERS)
+	$(BIN)/python -m pip install --quiet loguru
+	@echo "building the fused C++ kernels (once, cached)"
+	@$(BIN)/python -c "from spikekit.kernels import cpp; cpp.available()"
 	@$(BIN)/python -c "import torch, sys; v = torch.__version__; print('torch', v); sys.exit(0 if v.startswith('2.13.0') else 'a dependency replaced torch 2.13.0 with ' + v)"
 	@touch $(STAMP)
 

@@ -76,13 +76,17 @@ def test_other_bad_parameters():
         sk.nn.ALIF(rho=1.01)
     with pytest.raises(TypeError, match=r"LIF: beta must be a float, got str"):
         sk.nn.LIF(beta="0.9")
-    with pytest.raises(ValueError, match=r"backend must be one of 'auto', 'torch'; got 'cuda'"):
+    with pytest.raises(
+        ValueError, match=r"backend must be one of 'auto', 'torch', 'fused', 'triton'; got 'cuda'"
+    ):
         sk.nn.LIF(backend="cuda")
 
 
 def test_auto_backend_says_which_in_repr():
     assert "backend='auto'" in repr(sk.nn.LIF(backend="auto"))
-    assert sk.kernels.resolve_backend("auto") == "torch"
+    assert sk.kernels.resolve_backend("auto") == sk.kernels.available_backends()[0]
+    with pytest.raises(RuntimeError, match=r"backend 'fused' is not available for alif_step"):
+        sk.nn.ALIF(backend="fused")
 
 
 def test_time_distributed_equals_a_loop_over_time():

@@ -22,7 +22,7 @@ def check_tensor(x: Any, name: str) -> torch.Tensor:
 def check_finite(x: torch.Tensor, name: str) -> torch.Tensor:
     """Raise ``ValueError`` if ``x`` holds NaN or an infinity."""
     check_tensor(x, name)
-    if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+    if x.is_floating_point() and not bool(torch.isfinite(x.detach()).all()):
         n_nan = int(torch.isnan(x).sum())
         n_inf = int(torch.isinf(x).sum())
         raise ValueError(

@@ -174,7 +174,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import bench_command
+
+    bench_command(args)
+    return 0
+
+
 def register(sub: Any) -> None:
+    from .bench import add_bench_arguments
+
+    p = sub.add_parser("bench", help="speed and memory against snnTorch, SpikingJelly and Norse")
+    add_bench_arguments(p)
+    p.set_defaults(func=cmd_bench)
+
     p = sub.add_parser("stdp-window", help="does backpropagation engender STDP? (controlled or in a network)")
     p.add_argument("--neurons", default="RefractoryLIF,LIF")
     p.add_argument("--surrogates", default="atan,sigmoid,fast_sigmoid,triangle,rectangle,straight_through")

@@ -1,7 +1,25 @@
-"""The reference multi-step loop and backend selection."""
+"""The reference multi-step loop and backend selection.
+
+Backends:
+
+- ``"torch"``: the plain loop over the functional core's ``step``, recorded by autograd. The reference;
+  runs every neuron on every device.
+- ``"fused"``: one loop over time outside autograd's graph with a hand-written backward through time
+  (:mod:`spikekit.kernels.fused`), compiled C++ on the CPU, PyTorch elsewhere. IF, LIF, PLIF and
+  RefractoryLIF.
+- ``"triton"``: the same with Triton kernels; CUDA tensors (or any tensor with ``TRITON_INTERPRET=1``,
+  for testing on a CPU). Needs the ``triton`` package.
+- ``"auto"``: the fastest available for the step and the input's device: ``triton`` then ``fused`` then
+  ``torch`` on CUDA, ``fused`` then ``torch`` on the CPU.
+
+Asking for a backend that is not available raises ``RuntimeError`` naming the available ones; there is
+no silent fallback to another backend.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -9,25 +27,52 @@ import torch
 
 from .._checks import check_choice
 
-BACKENDS = ("auto", "torch")
+BACKENDS = ("auto", "torch", "fused", "triton")
 
 Step = Callable[[torch.Tensor, Any, Any], tuple[torch.Tensor, torch.Tensor, Any]]
 
 
-def available_backends(step: Step | None = None) -> list[str]:
-    """Backends that can run ``step`` on this machine, fastest first."""
-    return ["torch"]
+def triton_usable(device: torch.device | str | None = None) -> bool:
+    """Whether Triton kernels can run on ``device`` (``None``: on some device of this machine)."""
+    if importlib.util.find_spec("triton") is None:
+        return False
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        return True
+    if device is None:
+        return torch.cuda.is_available()
+    return torch.device(device).type == "cuda" and torch.cuda.is_available()
 
 
-def resolve_backend(backend: str, step: Step | None = None) -> str:
+def available_backends(step: Step | None = None, device: torch.device | str | None = None) -> list[str]:
+    """Backends that can run ``step`` on ``device`` here, fastest first.
+
+    Without ``step``: every backend that runs some neuron here. Without ``device``: any device here.
+    """
+    from .dispatch import supports
+
+    fast = step is None or supports(step)
+    on_cuda = device is not None and torch.device(device).type == "cuda"
+    names = []
+    if fast and triton_usable(device) and (on_cuda or (device is None and torch.cuda.is_available())):
+        names.append("triton")
+    if fast:
+        names.append("fused")
+    names.append("torch")
+    if fast and triton_usable(device) and "triton" not in names:
+        names.append("triton")  # the interpreter: correct but slow, never chosen by "auto"
+    return names
+
+
+def resolve_backend(backend: str, step: Step | None = None, device: torch.device | str | None = None) -> str:
     """Map ``"auto"`` to a concrete backend; raise on an unknown or unavailable one."""
     check_choice(backend, "backend", BACKENDS)
+    names = available_backends(step, device)
     if backend == "auto":
-        return available_backends(step)[0]
-    if backend not in available_backends(step):
-        raise RuntimeError(
-            f"backend {backend!r} is not available here; available: {available_backends(step)}"
-        )
+        return names[0]
+    if backend not in names:
+        what = f" for {getattr(step, '__name__', step)}" if step is not None else ""
+        where = f" on {torch.device(device).type}" if device is not None else ""
+        raise RuntimeError(f"backend {backend!r} is not available{what}{where}; available: {names}")
     return backend
 
 
@@ -47,13 +92,20 @@ def multistep(
         x: input ``[T, B, ...]``.
         state: the state before step 0.
         params: the neuron's parameter object.
-        record_v: also stack and return the observed membrane of every step.
-        backend: ``"torch"`` or ``"auto"``.
+        record_v: also return the observed membrane of every step.
+        backend: ``"torch"``, ``"fused"``, ``"triton"`` or ``"auto"`` (see the module docstring).
 
     Returns:
         ``(out [T, B, ...], final state, v [T, B, ...] or None)``.
+
+    Raises:
+        ValueError: unknown backend. RuntimeError: a backend that cannot run ``step`` on ``x``'s device.
     """
-    resolve_backend(backend, step)
+    name = resolve_backend(backend, step, x.device)
+    if name != "torch":
+        from .dispatch import run
+
+        return run(step, x, state, params, record_v=record_v, backend=name)
     outs, vs = [], []
     # unbind, not x[t]: indexing inside a recorded loop makes backward O(T^2).
     for x_t in x.unbind(0):

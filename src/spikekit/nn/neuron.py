@@ -32,7 +32,7 @@ class Neuron(nn.Module):
 
     def __init__(self, backend: str = "torch") -> None:
         super().__init__()
-        resolve_backend(backend)
+        resolve_backend(backend, type(self).core_step)
         self.backend = backend
         self._recorders: list[Recorder] = []
 

@@ -1,0 +1,418 @@
+"""C++ source of the CPU engine (compiled on first use by :mod:`spikekit.kernels.cpp`).
+
+Each loop runs over time inside, over neurons outside (``at::parallel_for`` splits the neurons into
+contiguous chunks, one per thread; the inner loop walks a chunk contiguously at every step). Arithmetic
+repeats the functional core's operations in the same order, rounding to the storage type ``S`` after each
+one (``rnd``: a no-op for float and double, the per-operation rounding of bfloat16/half tensors), so
+spikes equal the reference loop's bit for bit. Compiled with ``-ffp-contract=off`` so that no
+multiply-add is fused (and ``-fno-trapping-math``, which lets GCC vectorize the compare-and-select loops;
+it changes no result). The math of the backward passes is documented in
+:mod:`spikekit.kernels.torch_engine`.
+"""
+
+SOURCE = r"""
+#include <torch/extension.h>
+#include <ATen/Parallel.h>
+#include <ATen/OpMathType.h>
+#include <cmath>
+#include <optional>
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+constexpr int64_t kGrain = 2048;  // neurons per thread at least
+int64_t block_size = 1 << 30;  // neurons that run all their time steps before the next ones (tunable)
+
+// Split [0, M) over threads, then each thread's range into blocks that run all their time steps.
+template <typename F>
+inline void for_blocks(int64_t M, const F& fn) {
+  const int64_t blk = block_size;
+  at::parallel_for(0, M, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t bb = b; bb < e; bb += blk) fn(bb, std::min(bb + blk, e));
+  });
+}
+
+int64_t set_block_size(int64_t n) {
+  const int64_t old = block_size;
+  block_size = n > 0 ? n : old;
+  return old;
+}
+
+template <typename S, typename A>
+inline A rnd(A v) { return static_cast<A>(static_cast<S>(v)); }
+
+// Closed-form surrogate derivatives P'(z), codes as in spikekit.kernels._spec.SURROGATE_CODES.
+template <typename A>
+struct Surrogate {
+  int kind; A p, c;
+  Surrogate(int kind_, double p_) : kind(kind_), p(static_cast<A>(p_)),
+      c(static_cast<A>(kind_ == 0 ? M_PI / 2 * p_ : p_)) {}
+  inline A operator()(A z) const {
+    switch (kind) {
+      case 0: { A u = c * z; return p / A(2) / (A(1) + u * u); }
+      case 1: { A s = A(1) / (A(1) + std::exp(-p * z)); return p * s * (A(1) - s); }
+      case 2: { A d = A(1) + p * std::abs(z); return A(1) / (d * d); }
+      case 3: { A r = A(1) - std::abs(z) / p; return r > A(0) ? r / p : A(0); }
+      case 4: return std::abs(z) < p / A(2) ? A(1) / p : A(0);
+      default: return p;
+    }
+  }
+};
+
+template <typename T>
+inline const T* ptr_or_null(const std::optional<at::Tensor>& t) {
+  return (t.has_value() && t->defined()) ? t->data_ptr<T>() : nullptr;
+}
+
+// ---- LIF family ------------------------------------------------------------------------------------
+// FORM 0: h = v + x; 1: h = a v + x; 2: h = v + a (x - v).  RESET 0: subtract, 1: zero, 2: none.
+template <typename S, int FORM, typename A>
+inline A integrate(A v, A x, A a) {
+  if (FORM == 0) return rnd<S>(v + x);
+  if (FORM == 1) return rnd<S>(rnd<S>(a * v) + x);
+  return rnd<S>(v + rnd<S>(a * rnd<S>(x - v)));
+}
+
+template <typename S, int RESET, typename A>
+inline A after_reset(A h, A thr) {
+  // the core's own expressions, branch-free: subtract v - s thr, zero v (1 - s)
+  if (RESET == 2) return h;
+  const A s = static_cast<A>(h >= thr);
+  if (RESET == 0) return rnd<S>(h - rnd<S>(s * thr));
+  return rnd<S>(h * (A(1) - s));
+}
+
+// One step for neurons [b, e). Row functions take __restrict__ pointers so that GCC vectorizes them.
+template <typename S, int FORM, int RESET, typename A>
+void lif_forward_row(const S* __restrict__ xt, S* __restrict__ st, S* __restrict__ ht, S* __restrict__ pv,
+                     const A* __restrict__ pa, const A* __restrict__ pt, int64_t b, int64_t e) {
+  for (int64_t i = b; i < e; ++i) {
+    const A hi = integrate<S, FORM, A>(static_cast<A>(pv[i]), static_cast<A>(xt[i]), FORM ? pa[i] : A(1));
+    st[i] = static_cast<S>(static_cast<A>(hi >= pt[i]));
+    ht[i] = static_cast<S>(hi);
+    pv[i] = static_cast<S>(after_reset<S, RESET, A>(hi, pt[i]));
+  }
+}
+
+template <typename S, int FORM, int RESET>
+void lif_forward_kernel(const S* px, S* ps, S* ph, S* pv, const at::opmath_type<S>* pa,
+                        const at::opmath_type<S>* pt, int64_t T, int64_t M) {
+  for_blocks(M, [&](int64_t b, int64_t e) {
+    for (int64_t t = 0; t < T; ++t) {
+      lif_forward_row<S, FORM, RESET>(px + t * M, ps + t * M, ph + t * M, pv, pa, pt, b, e);
+    }
+  });
+}
+
+template <typename S, int FORM>
+void lif_forward_form(int reset, const S* px, S* ps, S* ph, S* pv, const at::opmath_type<S>* pa,
+                      const at::opmath_type<S>* pt, int64_t T, int64_t M) {
+  if (reset == 0) lif_forward_kernel<S, FORM, 0>(px, ps, ph, pv, pa, pt, T, M);
+  else if (reset == 1) lif_forward_kernel<S, FORM, 1>(px, ps, ph, pv, pa, pt, T, M);
+  else lif_forward_kernel<S, FORM, 2>(px, ps, ph, pv, pa, pt, T, M);
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(
+    const at::Tensor& x, at::Tensor v, const std::optional<at::Tensor>& a, const at::Tensor& thr,
+    int64_t form, int64_t reset) {
+  auto s = at::empty_like(x);
+  auto h = at::empty_like(x);
+  const int64_t T = x.size(0), M = x.size(1);
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "lif_forward", [&] {
+    using A = at::opmath_type<scalar_t>;
+    const scalar_t* px = x.data_ptr<scalar_t>();
+    scalar_t* ps = s.data_ptr<scalar_t>();
+    scalar_t* ph = h.data_ptr<scalar_t>();
+    scalar_t* pv = v.data_ptr<scalar_t>();
+    const A* pa = ptr_or_null<A>(a);
+    const A* pt = thr.data_ptr<A>();
+    const int r = static_cast<int>(reset);
+    if (form == 0) lif_forward_form<scalar_t, 0>(r, px, ps, ph, pv, pa, pt, T, M);
+    else if (form == 1) lif_forward_form<scalar_t, 1>(r, px, ps, ph, pv, pa, pt, T, M);
+    else lif_forward_form<scalar_t, 2>(r, px, ps, ph, pv, pa, pt, T, M);
+  });
+  return {s, h, v};
+}
+
+// P'(h - thr) for a chunk of neurons at one step, into dsur: one tight loop per surrogate kind.
+template <typename S, typename A>
+void surrogate_chunk(const Surrogate<A>& sur, const S* __restrict__ ht, const A* __restrict__ pt,
+                     A* __restrict__ dsur, int64_t b, int64_t e) {
+  const A p = sur.p, c = sur.c;
+  switch (sur.kind) {
+    case 0:
+      for (int64_t i = b; i < e; ++i) {
+        const A u = c * rnd<S>(static_cast<A>(ht[i]) - pt[i]);
+        dsur[i - b] = rnd<S>(p / A(2) / (A(1) + u * u));
+      }
+      break;
+    default:
+      for (int64_t i = b; i < e; ++i) dsur[i - b] = rnd<S>(sur(rnd<S>(static_cast<A>(ht[i]) - pt[i])));
+  }
+}
+
+struct LifGrads {
+  bool detach, need_a, need_thr;
+};
+
+template <typename S, int FORM, int RESET, typename A>
+void lif_backward_row(const S* __restrict__ ht, const S* __restrict__ hp, const S* __restrict__ gst,
+                      const S* __restrict__ ght, const S* __restrict__ xt, S* __restrict__ gxt,
+                      S* __restrict__ pgu, A* __restrict__ pga, A* __restrict__ pgt, const A* __restrict__ pa,
+                      const A* __restrict__ pt, const S* __restrict__ pv0, const A* __restrict__ dsur, A keep,
+                      bool need_a, bool need_thr, bool first, int64_t b, int64_t e) {
+  const bool need_prev = need_a || FORM == 2;
+  for (int64_t i = b; i < e; ++i) {
+    const A hi = ht[i], th = pt[i], gui = pgu[i], ds = dsur[i - b];
+    const A s = static_cast<A>(hi >= th);
+    const A du_ds = RESET == 0 ? -keep * rnd<S>(th) : (RESET == 1 ? -keep * hi : A(0));
+    const A du_dh = RESET == 1 ? A(1) - s : A(1);
+    const A gsig = (gst ? static_cast<A>(gst[i]) : A(0)) + gui * du_ds;
+    const A ghi = rnd<S>((ght ? static_cast<A>(ght[i]) : A(0)) + gsig * ds + gui * du_dh);
+    if (need_thr) pgt[i] += -gsig * ds - (RESET == 0 ? s * gui : A(0));
+    A prev = A(0);
+    if (need_prev)
+      prev = first ? static_cast<A>(pv0[i]) : after_reset<S, RESET, A>(static_cast<A>(hp[i]), th);
+    if (FORM == 0) {
+      gxt[i] = static_cast<S>(ghi);
+      pgu[i] = static_cast<S>(ghi);
+    } else if (FORM == 1) {
+      gxt[i] = static_cast<S>(ghi);
+      if (need_a) pga[i] += ghi * prev;
+      pgu[i] = static_cast<S>(pa[i] * ghi);
+    } else {
+      const A kg = rnd<S>(pa[i] * ghi);
+      gxt[i] = static_cast<S>(kg);
+      if (need_a) pga[i] += ghi * (static_cast<A>(xt[i]) - prev);
+      pgu[i] = static_cast<S>(ghi - kg);
+    }
+  }
+}
+
+template <typename S, int FORM, int RESET>
+void lif_backward_kernel(const S* ph, const S* px, const S* pv0, const at::opmath_type<S>* pa,
+                         const at::opmath_type<S>* pt, const S* pgs, const S* pgh, S* pgu, S* pgx,
+                         at::opmath_type<S>* pga, at::opmath_type<S>* pgt,
+                         const Surrogate<at::opmath_type<S>>& sur, LifGrads flags, int64_t T, int64_t M) {
+  using A = at::opmath_type<S>;
+  // du/ds is -thr (subtract), -h (zero) or 0, and 0 with detach_reset: keep = 0 or 1 selects it.
+  const A keep = (flags.detach || RESET == 2) ? A(0) : A(1);
+  const bool need_a = flags.need_a && FORM != 0;
+  for_blocks(M, [&](int64_t b, int64_t e) {
+    std::vector<A> dsur(e - b);
+    for (int64_t t = T - 1; t >= 0; --t) {
+      const int64_t k = t * M;
+      surrogate_chunk<S, A>(sur, ph + k, pt, dsur.data(), b, e);
+      lif_backward_row<S, FORM, RESET, A>(
+          ph + k, t > 0 ? ph + k - M : ph, pgs ? pgs + k : nullptr, pgh ? pgh + k : nullptr,
+          FORM == 2 ? px + k : nullptr, pgx + k, pgu, pga, pgt, pa, pt, pv0, dsur.data(), keep, need_a,
+          flags.need_thr, t == 0, b, e);
+    }
+  });
+}
+
+#define SPIKEKIT_LIF_BWD(F, R) \
+    lif_backward_kernel<S, F, R>(ph, px, pv0, pa, pt, pgs, pgh, pgu, pgx, pga, pgt, sur, flags, T, M)
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_backward(
+    const at::Tensor& h, const std::optional<at::Tensor>& x, const at::Tensor& v0,
+    const std::optional<at::Tensor>& a, const at::Tensor& thr, const std::optional<at::Tensor>& gs,
+    const std::optional<at::Tensor>& gh, at::Tensor gu, int64_t form, int64_t reset, bool detach,
+    int64_t kind, double sp, bool need_a, bool need_thr) {
+  auto gx = at::empty_like(h);
+  auto ga = at::zeros_like(thr);
+  auto gthr = at::zeros_like(thr);
+  const int64_t T = h.size(0), M = h.size(1);
+  const LifGrads flags{detach, need_a, need_thr};
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, h.scalar_type(), "lif_backward", [&] {
+    using S = scalar_t;
+    using A = at::opmath_type<S>;
+    const Surrogate<A> sur(static_cast<int>(kind), sp);
+    const S* ph = h.data_ptr<S>();
+    const S* px = ptr_or_null<S>(x);
+    const S* pv0 = v0.data_ptr<S>();
+    const A* pa = ptr_or_null<A>(a);
+    const A* pt = thr.data_ptr<A>();
+    const S* pgs = ptr_or_null<S>(gs);
+    const S* pgh = ptr_or_null<S>(gh);
+    S* pgu = gu.data_ptr<S>();
+    S* pgx = gx.data_ptr<S>();
+    A* pga = ga.data_ptr<A>();
+    A* pgt = gthr.data_ptr<A>();
+    if (form == 0) {
+      if (reset == 0) SPIKEKIT_LIF_BWD(0, 0);
+      else if (reset == 1) SPIKEKIT_LIF_BWD(0, 1);
+      else SPIKEKIT_LIF_BWD(0, 2);
+    } else if (form == 1) {
+      if (reset == 0) SPIKEKIT_LIF_BWD(1, 0);
+      else if (reset == 1) SPIKEKIT_LIF_BWD(1, 1);
+      else SPIKEKIT_LIF_BWD(1, 2);
+    } else {
+      if (reset == 0) SPIKEKIT_LIF_BWD(2, 0);
+      else if (reset == 1) SPIKEKIT_LIF_BWD(2, 1);
+      else SPIKEKIT_LIF_BWD(2, 2);
+    }
+  });
+  return {gx, gu, ga, gthr};
+}
+
+// ---- the seed's refractory neuron ---------------------------------------------------------------------
+// h = x + d c; graded: o = relu(h - thr), gate o > 0; binary: o = H(h - thr).
+// seed: c = h - (cp h) gate (cp = penalty / threshold); prose: c = h - (cp + o) gate (cp = penalty).
+template <typename S, bool SEED, bool GRADED, typename A>
+inline A refractory_c(A h, A thr, A cp) {
+  // the core's expressions, branch-free: h - (cp h) gate, or h - (cp + o) gate
+  const A z = rnd<S>(h - thr);
+  const A gate = static_cast<A>(GRADED ? z > A(0) : z >= A(0));
+  const A o = GRADED ? z * gate : gate;
+  return SEED ? rnd<S>(h - rnd<S>(rnd<S>(cp * h) * gate)) : rnd<S>(h - rnd<S>(rnd<S>(cp + o) * gate));
+}
+
+template <typename S, bool SEED, bool GRADED, typename A>
+void refractory_forward_row(const S* __restrict__ xt, S* __restrict__ outt, S* __restrict__ vt,
+                            S* __restrict__ ht, S* __restrict__ pc, S* __restrict__ po,
+                            const A* __restrict__ pd,
+                            const A* __restrict__ pt, const A* __restrict__ pcp, int64_t b, int64_t e) {
+  if (vt) std::copy(pc + b, pc + e, vt + b);
+  std::copy(po + b, po + e, outt + b);
+  for (int64_t i = b; i < e; ++i) {
+    const A hi = rnd<S>(static_cast<A>(xt[i]) + rnd<S>(pd[i] * static_cast<A>(pc[i])));
+    const A z = rnd<S>(hi - pt[i]);
+    const A gate = static_cast<A>(GRADED ? z > A(0) : z >= A(0));
+    ht[i] = static_cast<S>(hi);
+    pc[i] = static_cast<S>(refractory_c<S, SEED, GRADED, A>(hi, pt[i], pcp[i]));
+    po[i] = static_cast<S>(GRADED ? z * gate : gate);
+  }
+}
+
+template <typename S, bool SEED, bool GRADED>
+void refractory_forward_kernel(const S* px, S* pout, S* pvs, S* phs, S* pc, S* po,
+                               const at::opmath_type<S>* pd,
+                               const at::opmath_type<S>* pt, const at::opmath_type<S>* pcp, int64_t T,
+                               int64_t M) {
+  for_blocks(M, [&](int64_t b, int64_t e) {
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t k = t * M;
+      refractory_forward_row<S, SEED, GRADED>(px + k, pout + k, pvs ? pvs + k : nullptr, phs + k, pc, po, pd,
+                                              pt,
+                                              pcp, b, e);
+    }
+  });
+}
+
+#define SPIKEKIT_REF_FWD(SE, GR) refractory_forward_kernel<S, SE, GR>( \
+    px, out.data_ptr<S>(), pvs, hs.data_ptr<S>(), c.data_ptr<S>(), o.data_ptr<S>(), pd, pt, pcp, T, M)
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> refractory_forward(
+    const at::Tensor& x, at::Tensor c, at::Tensor o, const at::Tensor& d, const at::Tensor& thr,
+    const at::Tensor& cp, bool seed, bool graded, bool record_v) {
+  auto out = at::empty_like(x);
+  auto hs = at::empty_like(x);
+  at::Tensor v = record_v ? at::empty_like(x) : at::Tensor();
+  const int64_t T = x.size(0), M = x.size(1);
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "refractory_forward", [&] {
+    using S = scalar_t;
+    using A = at::opmath_type<S>;
+    const S* px = x.data_ptr<S>();
+    S* pvs = record_v ? v.data_ptr<S>() : nullptr;
+    const A *pd = d.data_ptr<A>(), *pt = thr.data_ptr<A>(), *pcp = cp.data_ptr<A>();
+    if (seed) { if (graded) SPIKEKIT_REF_FWD(true, true); else SPIKEKIT_REF_FWD(true, false); }
+    else { if (graded) SPIKEKIT_REF_FWD(false, true); else SPIKEKIT_REF_FWD(false, false); }
+  });
+  return {out, v, hs, c, o};
+}
+
+struct RefGrads {
+  const void *gout, *gv, *gc_end, *go_end;
+  bool need_d;
+};
+
+template <typename S, bool SEED, bool GRADED, typename A>
+void refractory_backward_row(const S* __restrict__ ht, const S* __restrict__ hp, const S* __restrict__ go_t,
+                             const S* __restrict__ gc_t, const S* __restrict__ pc0, const A* __restrict__ pd,
+                             const A* __restrict__ pt, const A* __restrict__ pcp, const A* __restrict__ dsur,
+                             S* __restrict__ gxt, S* __restrict__ pcar, A* __restrict__ pgd,
+                             A* __restrict__ pgt,
+                             A* __restrict__ pgcp, bool need_d, bool first, int64_t b, int64_t e) {
+  for (int64_t i = b; i < e; ++i) {
+    const A go = go_t ? static_cast<A>(go_t[i]) : A(0);
+    const A gc = (gc_t ? static_cast<A>(gc_t[i]) : A(0)) + static_cast<A>(pcar[i]);
+    const A hi = ht[i];
+    const A z = rnd<S>(hi - pt[i]);
+    const A gate = static_cast<A>(GRADED ? z > A(0) : z >= A(0));
+    const A do_dh = GRADED ? gate : dsur[i - b];
+    const A dc_dh = SEED ? A(1) - gate * pcp[i] : A(1);
+    const A dc_do = SEED ? A(0) : -gate;
+    const A gtot = go + gc * dc_do;
+    const A ghi = rnd<S>(gc * dc_dh + gtot * do_dh);
+    pgt[i] += -gtot * do_dh;
+    pgcp[i] += SEED ? -gc * hi * gate : -gc * gate;
+    if (need_d) {
+      const A prev = first ? static_cast<A>(pc0[i])
+                           : refractory_c<S, SEED, GRADED, A>(static_cast<A>(hp[i]), pt[i], pcp[i]);
+      pgd[i] += ghi * prev;
+    }
+    gxt[i] = static_cast<S>(ghi);
+    pcar[i] = static_cast<S>(pd[i] * ghi);
+  }
+}
+
+template <typename S, bool SEED, bool GRADED>
+void refractory_backward_kernel(const S* ph, const S* pc0, const at::opmath_type<S>* pd,
+                                const at::opmath_type<S>* pt,
+                                const at::opmath_type<S>* pcp, RefGrads g, S* pgx, S* pcar,
+                                at::opmath_type<S>* pgd,
+                                at::opmath_type<S>* pgt, at::opmath_type<S>* pgcp,
+                                const Surrogate<at::opmath_type<S>>& sur, int64_t T, int64_t M) {
+  using A = at::opmath_type<S>;
+  const S* pgo = static_cast<const S*>(g.gout);
+  const S* pgv = static_cast<const S*>(g.gv);
+  const S* pgce = static_cast<const S*>(g.gc_end);
+  const S* pgoe = static_cast<const S*>(g.go_end);
+  for_blocks(M, [&](int64_t b, int64_t e) {
+    std::vector<A> dsur(GRADED ? 0 : e - b);
+    for (int64_t t = T - 1; t >= 0; --t) {
+      const bool last = t + 1 == T;
+      const int64_t k = t * M;
+      const S* go_t = last ? pgoe : (pgo ? pgo + k + M : nullptr);  // gradient reaching o_t
+      const S* gc_t = last ? pgce : (pgv ? pgv + k + M : nullptr);  // ... and c_t, from outside
+      if (!GRADED) surrogate_chunk<S, A>(sur, ph + k, pt, dsur.data(), b, e);
+      refractory_backward_row<S, SEED, GRADED, A>(ph + k, t > 0 ? ph + k - M : ph, go_t, gc_t, pc0, pd, pt,
+                                                  pcp, dsur.data(), pgx + k, pcar, pgd, pgt, pgcp, g.need_d,
+                                                  t == 0, b, e);
+    }
+  });
+}
+
+#define SPIKEKIT_REF_BWD(SE, GR) refractory_backward_kernel<S, SE, GR>(ph, pc0, pd, pt, pcp, g, \
+    gx.data_ptr<S>(), carry.data_ptr<S>(), gd.data_ptr<A>(), gthr.data_ptr<A>(), gcp.data_ptr<A>(), sur, T, M)
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> refractory_backward(
+    const at::Tensor& hs, const at::Tensor& c0, const at::Tensor& d, const at::Tensor& thr,
+    const at::Tensor& cp, const std::optional<at::Tensor>& gout, const std::optional<at::Tensor>& gv,
+    const std::optional<at::Tensor>& gc_end, const std::optional<at::Tensor>& go_end, bool seed,
+    bool graded, int64_t kind, double sp, bool need_d) {
+  auto gx = at::empty_like(hs);
+  auto carry = at::zeros_like(c0);
+  auto gd = at::zeros_like(thr);
+  auto gthr = at::zeros_like(thr);
+  auto gcp = at::zeros_like(thr);
+  const int64_t T = hs.size(0), M = hs.size(1);
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, hs.scalar_type(), "refractory_backward", [&] {
+    using S = scalar_t;
+    using A = at::opmath_type<S>;
+    const Surrogate<A> sur(static_cast<int>(kind), sp);
+    const RefGrads g{ptr_or_null<S>(gout), ptr_or_null<S>(gv), ptr_or_null<S>(gc_end), ptr_or_null<S>(go_end),
+                     need_d};
+    const S* ph = hs.data_ptr<S>();
+    const S* pc0 = c0.data_ptr<S>();
+    const A *pd = d.data_ptr<A>(), *pt = thr.data_ptr<A>(), *pcp = cp.data_ptr<A>();
+    if (seed) { if (graded) SPIKEKIT_REF_BWD(true, true); else SPIKEKIT_REF_BWD(true, false); }
+    else { if (graded) SPIKEKIT_REF_BWD(false, true); else SPIKEKIT_REF_BWD(false, false); }
+  });
+  return {gx, carry, gd, gthr, gcp};
+}
+
+}  // namespace
+"""
+
+FUNCTIONS = ["set_block_size", "lif_forward", "lif_backward", "refractory_forward", "refractory_backward"]

@@ -1,0 +1,139 @@
+"""What a fused kernel needs from a step function and its parameters, in one place for every engine.
+
+The fused backends do not call the functional core; they run the same arithmetic in one loop. This module
+turns ``(step, params)`` into a small description of that arithmetic:
+
+- the LIF family (IF, LIF, PLIF) in one of three *forms*, chosen so that each engine repeats the core's
+  floating-point operations in the same order (so that spikes are bit-identical to the reference loop):
+
+  - ``FORM_IF``:    ``h = v + x``
+  - ``FORM_DECAY``: ``h = a * v + x``          (LIF: ``a = beta``; PLIF without input decay: ``a = 1 - k``)
+  - ``FORM_PLIF``:  ``h = v + a * (x - v)``    (PLIF with input decay: ``a = k = sigmoid(w)``)
+
+  then ``s = H(h - threshold)`` and the reset (``subtract``, ``zero`` or ``none``);
+- the original experiment's refractory neuron (:mod:`spikekit.functional.refractory`).
+
+Tensors in a spec keep their autograd history (``a = sigmoid(w)`` is differentiable), so the fused
+autograd function returns gradients for them and autograd carries them on to ``beta``, ``w``,
+``threshold``, ``penalty``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from .. import functional as F
+from .. import surrogate as sg
+
+FORM_IF, FORM_DECAY, FORM_PLIF = 0, 1, 2
+RESETS = {"subtract": 0, "zero": 1, "none": 2}
+
+# Closed forms that the compiled engines implement, by surrogate type: (code, its one parameter's name).
+SURROGATE_CODES: dict[type, tuple[int, str]] = {
+    sg.atan: (0, "alpha"),
+    sg.sigmoid: (1, "alpha"),
+    sg.fast_sigmoid: (2, "slope"),
+    sg.triangle: (3, "width"),
+    sg.rectangle: (4, "width"),
+    sg.straight_through: (5, "scale"),
+}
+
+
+def surrogate_code(surrogate: sg.Surrogate) -> tuple[int, float] | None:
+    """``(code, parameter)`` of a built-in surrogate; ``None`` for any other (subclasses included)."""
+    entry = SURROGATE_CODES.get(type(surrogate))
+    if entry is None:
+        return None
+    code, field = entry
+    return code, float(getattr(surrogate, field))
+
+
+def _tensor(value: Any, like: torch.Tensor) -> torch.Tensor:
+    return value if isinstance(value, torch.Tensor) else torch.tensor(float(value), device=like.device)
+
+
+@dataclass(frozen=True)
+class LIFSpec:
+    """One LIF-family neuron: ``h = form(v, x; a)``, ``s = H(h - thr)``, reset. See the module docstring."""
+
+    form: int
+    a: torch.Tensor | None  # [broadcastable to one step] or None for FORM_IF
+    thr: torch.Tensor
+    reset: str
+    detach: bool
+    surrogate: sg.Surrogate
+
+
+@dataclass(frozen=True)
+class RefractorySpec:
+    """The seed neuron: ``h = x + d c``; ``o = relu(h - thr)`` or ``H(h - thr)``; gated reset of ``c``.
+
+    ``cp`` is ``penalty / threshold`` for ``reset="seed"`` (computed as the core does, so it is bitwise
+    the same) and ``penalty`` for ``reset="prose"``.
+    """
+
+    d: torch.Tensor
+    thr: torch.Tensor
+    cp: torch.Tensor
+    reset: str  # "seed" | "prose"
+    spike: str  # "graded" | "binary"
+    surrogate: sg.Surrogate
+
+
+def lif_spec(step: Any, params: Any, x: torch.Tensor) -> LIFSpec:
+    """The :class:`LIFSpec` of ``if_step``/``lif_step``/``plif_step`` with ``params`` for input ``x``."""
+    p = params
+    if step is F.if_step:
+        form, a = FORM_IF, None
+    elif step is F.lif_step:
+        form, a = FORM_DECAY, _tensor(p.beta, x)
+    elif step is F.plif_step:
+        k = torch.sigmoid(torch.as_tensor(p.w, dtype=x.dtype, device=x.device))  # as the core computes it
+        form, a = (FORM_PLIF, k) if p.decay_input else (FORM_DECAY, 1 - k)
+    else:  # pragma: no cover - guarded by the dispatch table
+        raise TypeError(f"no LIF-family spec for step {getattr(step, '__name__', step)!r}")
+    return LIFSpec(form, a, _tensor(p.threshold, x), p.reset, bool(p.detach_reset), p.surrogate)
+
+
+def refractory_spec(params: Any, x: torch.Tensor) -> RefractorySpec:
+    """The :class:`RefractorySpec` of ``refractory_step`` with ``params`` for input ``x``."""
+    p = params
+    cp = p.penalty / p.threshold if p.reset == "seed" else p.penalty
+    return RefractorySpec(
+        _tensor(p.decay, x), _tensor(p.threshold, x), _tensor(cp, x), p.reset, p.spike, p.surrogate
+    )
+
+
+def result_dtype(x: torch.Tensor, *others: torch.Tensor | None) -> torch.dtype:
+    """The dtype the core's arithmetic ends up in: ``x``'s, promoted by parameters that have dimensions.
+
+    (Zero-dimensional tensors do not promote a dimensioned one of the same kind, as in PyTorch.)
+    """
+    dtype = x.dtype
+    for o in others:
+        if o is not None and o.dim() > 0 and o.is_floating_point():
+            dtype = torch.promote_types(dtype, o.dtype)
+    return dtype
+
+
+def opmath(dtype: torch.dtype) -> torch.dtype:
+    """The dtype arithmetic runs in: float32 for 16-bit floats, else ``dtype``."""
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+def per_neuron(p: torch.Tensor, step_shape: torch.Size, dtype: torch.dtype) -> torch.Tensor:
+    """``p`` broadcast to one step's shape, flattened to ``[M]``, contiguous, in ``dtype``, detached."""
+    return p.detach().to(dtype).expand(step_shape).reshape(-1).contiguous()
+
+
+def reduce_to(g: torch.Tensor, p: torch.Tensor, step_shape: torch.Size) -> torch.Tensor:
+    """A per-neuron gradient ``[M]`` summed down to parameter ``p``'s shape and dtype."""
+    return g.view(step_shape).sum_to_size(p.shape).to(p.dtype)
+
+
+def numel(shape: torch.Size) -> int:
+    return math.prod(shape)

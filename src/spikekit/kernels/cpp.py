@@ -1,0 +1,132 @@
+"""The C++ engine of the ``"fused"`` backend on the CPU.
+
+The source (:mod:`spikekit.kernels._cpp_source`) is compiled on first use with
+:func:`torch.utils.cpp_extension.load_inline` and cached by PyTorch in its extensions directory (a user
+cache directory: ``$TORCH_EXTENSIONS_DIR``, else ``~/.cache/torch_extensions``), so later processes load
+it in well under a second. If it cannot be built (no C++ compiler, no Python headers), :func:`available`
+is ``False``, a warning says why once, and ``"fused"`` runs the PyTorch engine instead (same algorithm,
+same results; :func:`spikekit.kernels.engine_name` tells which runs).
+
+Same functions and contract as :mod:`spikekit.kernels.torch_engine`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import warnings
+from types import ModuleType
+
+import torch
+
+from ._cpp_source import FUNCTIONS, SOURCE
+from ._spec import FORM_PLIF, RESETS, opmath, per_neuron, surrogate_code
+
+NAME = "cpp"
+
+# No fused multiply-add (spikes must equal the reference bit for bit); -fno-trapping-math lets GCC
+# vectorize the compare-and-select loops (10x here) without changing any result.
+BASE_FLAGS = ["-O3", "-ffp-contract=off", "-fno-trapping-math", "-fopenmp"]
+
+
+def _flags() -> list[str]:
+    """Compiler flags; AVX2 where PyTorch itself runs AVX2 kernels (the cache name includes the flags)."""
+    capability = torch.backends.cpu.get_cpu_capability()
+    return BASE_FLAGS + (["-mavx2"] if capability in ("AVX2", "AVX512") else [])
+
+
+@functools.lru_cache(maxsize=1)
+def _load() -> ModuleType | None:
+    from torch.utils.cpp_extension import load_inline
+
+    flags = _flags()
+    digest = hashlib.sha256((SOURCE + " ".join(flags) + torch.__version__).encode()).hexdigest()[:12]
+    try:
+        return load_inline(
+            name=f"spikekit_fused_{digest}",
+            cpp_sources=SOURCE,
+            functions=FUNCTIONS,
+            extra_cflags=flags,
+            extra_ldflags=["-fopenmp"],
+            verbose=False,
+        )
+    except (RuntimeError, OSError, ImportError) as err:  # compiler or headers missing, build failed
+        reason = str(err).strip().splitlines()
+        warnings.warn(
+            f"spikekit: the C++ engine of the 'fused' backend could not be built "
+            f"({reason[-1] if reason else type(err).__name__}); "
+            "'fused' runs its PyTorch engine instead",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+
+
+def available() -> bool:
+    """Whether the C++ engine is built (building it now if needed)."""
+    return _load() is not None
+
+
+def _ext() -> ModuleType:
+    ext = _load()
+    if ext is None:  # pragma: no cover - dispatch checks available() first
+        raise RuntimeError("spikekit: the C++ engine is not available on this machine")
+    return ext
+
+
+def param(p: torch.Tensor | None, step_shape: torch.Size, dtype: torch.dtype) -> torch.Tensor | None:
+    """Parameters as ``[M]`` arrays in the arithmetic dtype (float32 for 16-bit inputs)."""
+    return None if p is None else per_neuron(p, step_shape, opmath(dtype))
+
+
+def _code(spec) -> tuple[int, float]:
+    code = surrogate_code(spec.surrogate)
+    return code if code is not None else (0, 2.0)  # unused: graded refractory neurons never call it
+
+
+def lif_forward(x, v, a, thr, form: int, reset: str):
+    return _ext().lif_forward(x, v, a, thr, form, RESETS[reset])
+
+
+def lif_backward(saved, v0, a, thr, spec, gs, gh, gv_end, need_a: bool, need_thr: bool):
+    x = None
+    h = saved
+    if spec.form == FORM_PLIF:
+        x = saved
+        h = lif_forward(saved, v0.clone(), a, thr, spec.form, spec.reset)[1]
+    gu = gv_end.clone() if gv_end is not None else torch.zeros_like(v0)
+    kind, sp = _code(spec)
+    gx, gu, ga, gthr = _ext().lif_backward(
+        h, x, v0, a, thr, gs, gh, gu, spec.form, RESETS[spec.reset], spec.detach, kind, sp, need_a, need_thr
+    )
+    return gx, gu, (ga if need_a else None), (gthr if need_thr else None)
+
+
+def refractory_forward(x, c, o, d, thr, cp, spec, record_v: bool):
+    out, v, h, c, o = _ext().refractory_forward(
+        x, c, o.clone(), d, thr, cp, spec.reset == "seed", spec.spike == "graded", record_v
+    )
+    return out, (v if record_v else None), h, c, o
+
+
+def refractory_backward(h_all, c0, d, thr, cp, spec, g_out, g_v, gc_end, go_end, needs):
+    kind, sp = _code(spec)
+    gx, carry, gd, gthr, gcp = _ext().refractory_backward(
+        h_all,
+        c0,
+        d,
+        thr,
+        cp,
+        g_out,
+        g_v,
+        gc_end,
+        go_end,
+        spec.reset == "seed",
+        spec.spike == "graded",
+        kind,
+        sp,
+        needs[0],
+    )
+    gc0 = carry if g_v is None else carry + g_v[0]
+    go0 = g_out[0] if g_out is not None else torch.zeros_like(c0)
+    return gx, gc0, go0, (gd if needs[0] else None), (gthr if needs[1] else None), (gcp if needs[2] else None)

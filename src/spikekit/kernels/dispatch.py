@@ -1,0 +1,60 @@
+"""Which steps each fast backend supports, and which engine runs them.
+
+``"fused"`` runs the fused autograd functions of :mod:`spikekit.kernels.fused` with the C++ engine on
+the CPU (built-in surrogates, floating dtypes) and with the PyTorch engine everywhere else (any device,
+user-defined surrogates). ``"triton"`` runs them with the Triton engine (CUDA tensors, or any tensor
+under ``TRITON_INTERPRET=1``), and with the PyTorch engine for user-defined surrogates.
+:func:`engine_name` says which engine a call would use.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import torch
+
+from .. import functional as F
+from . import fused, torch_engine
+from ._spec import lif_spec, refractory_spec, surrogate_code
+
+LIF_FAMILY = (F.if_step, F.lif_step, F.plif_step)
+FUSED_STEPS = (*LIF_FAMILY, F.refractory_step)
+
+_CPP_DTYPES = (torch.float32, torch.float64, torch.bfloat16)
+
+
+def supports(step: Any) -> bool:
+    """Whether the fused backends (``"fused"``, ``"triton"``) implement ``step``."""
+    return any(step is s for s in FUSED_STEPS)
+
+
+def _engine(backend: str, x: torch.Tensor, surrogate: Any) -> ModuleType:
+    builtin = surrogate_code(surrogate) is not None
+    if backend == "triton":
+        from . import triton_engine
+
+        return triton_engine if builtin else torch_engine
+    if builtin and x.device.type == "cpu" and x.dtype in _CPP_DTYPES:
+        from . import cpp
+
+        if cpp.available():
+            return cpp
+    return torch_engine
+
+
+def engine_name(step: Any, x: torch.Tensor, params: Any, backend: str) -> str:
+    """The engine ``"fused"``/``"triton"`` would use for this call: ``"cpp"``, ``"triton"`` or ``"torch"``."""
+    return _engine(backend, x, params.surrogate).NAME
+
+
+def run(step: Any, x: torch.Tensor, state: Any, params: Any, *, record_v: bool, backend: str):
+    """Run a supported ``step`` over ``x`` with the fused functions. Same contract as ``multistep``."""
+    engine = _engine(backend, x, params.surrogate)
+    if step is F.refractory_step:
+        spec = refractory_spec(params, x)
+        out, (c, o), v = fused.refractory_run(spec, x, state.inner, state.out, engine, record_v)
+        return out, type(state)(c, o), v
+    spec = lif_spec(step, params, x)
+    out, v_end, v = fused.lif_run(spec, x, state.v, engine, record_v)
+    return out, type(state)(v_end), v

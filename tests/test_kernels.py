@@ -1,0 +1,313 @@
+"""Fused backends equal the reference loop: spikes bit for bit, gradients to float tolerance.
+
+The reference is ``backend="torch"``: the plain loop over the functional core, differentiated by autograd
+(itself checked against loops written from the equations in ``test_neurons.py``). Each engine of the
+fused algorithm (the PyTorch one, the C++ one, the Triton one under ``TRITON_INTERPRET=1``) is run
+through the modules, as users call it, and compared on random inputs, for every reset mode, detached or
+not, shared or per-neuron parameters, every surrogate, chunked runs with state, and the membrane trace.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import weakref
+
+import pytest
+import torch
+
+import spikekit as sk
+from spikekit import functional as F
+from spikekit.kernels import cpp, dispatch, fused, torch_engine
+
+RESETS = ("subtract", "zero", "none")
+
+
+def lif(reset="subtract", detach=False, shared=True, surrogate=None):
+    shape = None if shared else 6
+    return sk.nn.LIF(
+        beta=0.8, reset=reset, detach_reset=detach, surrogate=surrogate, learn_beta=True,
+        learn_threshold=True, shape=shape,
+    )  # fmt: skip
+
+
+def plif(reset="subtract", detach=False, shared=True, surrogate=None, decay_input=True):
+    return sk.nn.PLIF(
+        init_tau=1.8, reset=reset, detach_reset=detach, surrogate=surrogate, decay_input=decay_input,
+        learn_threshold=True, shape=None if shared else 6, threshold=0.7,
+    )  # fmt: skip
+
+
+def if_(reset="subtract", detach=False, shared=True, surrogate=None):
+    return sk.nn.IF(
+        reset=reset, detach_reset=detach, surrogate=surrogate, learn_threshold=True,
+        shape=None if shared else 6, threshold=1.3,
+    )  # fmt: skip
+
+
+def refractory(reset="seed", spike="graded", surrogate=None):
+    return sk.nn.RefractoryLIF(reset=reset, spike=spike, surrogate=surrogate, learn_threshold=True)
+
+
+def sample(dtype, steps=16, batch=3, features=6, seed=0, scale=0.7, bias=0.35):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(steps, batch, features, generator=g, dtype=torch.float64) * scale + bias
+    return x.to(dtype)
+
+
+def run(module, backend, x, dtype, weights):
+    """Spikes, membrane and gradients (input, then each parameter) of a loss on both."""
+    m = module.to(dtype)
+    m.backend = backend
+    xx = x.clone().requires_grad_(True)
+    out, v, _ = m.trace(xx)
+    loss = (out * weights[0].to(dtype)).sum() + (v * weights[1].to(dtype)).sum()
+    grads = torch.autograd.grad(loss, [xx, *m.parameters()])
+    return out.detach(), v.detach(), grads
+
+
+def weights(x, positive=False, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    if positive:  # one sign: no cancellation in the parameter sums, which bfloat16 cannot resolve
+        return torch.rand(x.shape, generator=g) + 0.5, torch.rand(x.shape, generator=g) * 0.2
+    return torch.randn(x.shape, generator=g), torch.randn(x.shape, generator=g) * 0.2
+
+
+def rel(a, b):
+    return float((a.double() - b.double()).norm() / b.double().norm().clamp_min(1e-30))
+
+
+def assert_same(build, backend, dtype=torch.float32, x=None, positive=False, tol=None):
+    x = sample(dtype) if x is None else x.to(dtype)
+    w = weights(x, positive or dtype != torch.float64)
+    s0, v0, g0 = run(build(), "torch", x, dtype, w)
+    s1, v1, g1 = run(build(), backend, x, dtype, w)
+    assert s0.sum() > 0, "the sample should make the neuron fire"
+    if dtype != torch.bfloat16:
+        assert torch.equal(s0, s1), f"{int((s0 != s1).sum())} of {s0.numel()} outputs differ"
+        assert torch.equal(v0, v1), "membrane traces differ"
+    tol = tol or {torch.float64: 1e-12, torch.float32: 1e-5, torch.bfloat16: 1e-2}[dtype]
+    names = ["x"] + [n for n, _ in build().named_parameters()]
+    if dtype == torch.bfloat16:  # the float64 gradient for the same bfloat16 inputs and parameters
+        truth = run(build().to(dtype), "torch", x.double(), torch.float64, w)[2]
+    for i, (name, a, b) in enumerate(zip(names, g1, g0, strict=True)):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        if dtype == torch.bfloat16 and rel(a, b) > tol:
+            # bfloat16 rounds the reference's own sums over time: then be no farther from float64
+            assert rel(a, truth[i]) <= rel(b, truth[i]), f"gradient of {name}: {rel(a, b):.2e} off"
+        else:
+            assert rel(a, b) <= tol, f"gradient of {name}: relative error {rel(a, b):.2e} > {tol:g}"
+
+
+@pytest.fixture(params=["cpp", "torch"])
+def engine(request, monkeypatch):
+    """Run ``backend="fused"`` with one engine: the C++ one or the PyTorch one."""
+    if request.param == "cpp":
+        if not cpp.available():
+            pytest.skip("the C++ engine could not be built here (no compiler or Python headers)")
+    else:
+        monkeypatch.setattr(dispatch, "_engine", lambda backend, x, surrogate: torch_engine)
+    return request.param
+
+
+LIF_FAMILY = {"IF": if_, "LIF": lif, "PLIF": plif, "PLIF-nodecay": lambda **k: plif(decay_input=False, **k)}
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+@pytest.mark.parametrize("shared", [True, False], ids=["shared", "per-neuron"])
+@pytest.mark.parametrize("detach", [False, True], ids=["grad-reset", "detach-reset"])
+@pytest.mark.parametrize("reset", RESETS)
+@pytest.mark.parametrize("neuron", list(LIF_FAMILY))
+def test_lif_family_equals_reference(engine, neuron, reset, detach, shared, dtype):
+    build = LIF_FAMILY[neuron]
+    assert_same(lambda: build(reset=reset, detach=detach, shared=shared), "fused", dtype)
+
+
+SURROGATES = {
+    "atan": sk.surrogate.atan(3.0),
+    "sigmoid": sk.surrogate.sigmoid(5.0),
+    "fast_sigmoid": sk.surrogate.fast_sigmoid(10.0),
+    "triangle": sk.surrogate.triangle(0.8),
+    "rectangle": sk.surrogate.rectangle(0.9),
+    "straight_through": sk.surrogate.straight_through(0.5),
+}
+
+
+@pytest.mark.parametrize("name", list(SURROGATES))
+def test_every_surrogate(engine, name):
+    for build in (lif, plif):
+        assert_same(lambda b=build: b(surrogate=SURROGATES[name]), "fused", torch.float32)
+    x = sample(torch.float32) * 3
+    assert_same(lambda: refractory(spike="binary", surrogate=SURROGATES[name]), "fused", x=x)
+
+
+class Bump(sk.surrogate.Surrogate):
+    """A surrogate the compiled engines do not know: ``P'(x) = exp(-x^2)``."""
+
+    name = "bump"
+
+    def primitive(self, x):
+        return 0.5 * (1 + torch.erf(x))  # times sqrt(pi)/2, but only the derivative is used
+
+    def derivative(self, x):
+        return torch.exp(-x * x)
+
+
+def test_user_surrogate_runs_on_the_pytorch_engine():
+    x = sample(torch.float32)
+    assert dispatch.engine_name(F.lif_step, x, lif(surrogate=Bump()).params(), "fused") == "torch"
+    assert_same(lambda: lif(surrogate=Bump()), "fused", torch.float32)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+@pytest.mark.parametrize("spike", ["graded", "binary"])
+@pytest.mark.parametrize("reset", ["seed", "prose"])
+def test_refractory_equals_reference(engine, reset, spike, dtype):
+    assert_same(lambda: refractory(reset, spike), "fused", dtype, x=sample(torch.float64) * 3)
+
+
+@pytest.mark.parametrize("build", [lif, plif, if_, lambda: refractory(spike="binary")])
+def test_bfloat16_gradients_within_1e_2(build):
+    x = sample(torch.float32, steps=10) * (3 if build is not lif and build not in (plif, if_) else 1)
+    assert_same(build, "fused", torch.bfloat16, x=x, positive=True)
+
+
+@pytest.mark.parametrize("build", [lambda: lif(reset="zero", shared=False), plif, refractory])
+def test_chunked_run_with_state_equals_one_reference_call(engine, build):
+    x = sample(torch.float64, steps=20) * 2
+    ref, fast = build().double(), build().double()
+    fast.backend = "fused"
+    ref.load_state_dict(fast.state_dict())
+    xr, xf = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    out_ref, _ = ref.run(xr)
+    a, state = fast.run(xf[:7])
+    b, state2 = fast.run(xf[7:], state)
+    out_fast = torch.cat([a, b])
+    assert torch.equal(out_ref, out_fast)
+    w = weights(x)[0].double()
+    loss_r = (out_ref * w).sum() + ref.run(xr)[1][0].sum()
+    loss_f = (out_fast * w).sum() + state2[0].sum()
+    gr = torch.autograd.grad(loss_r, [xr, *ref.parameters()])
+    gf = torch.autograd.grad(loss_f, [xf, *fast.parameters()])
+    for a_, b_ in zip(gf, gr, strict=True):
+        assert rel(a_, b_) <= 1e-12
+
+
+def test_modules_route_through_the_fused_function():
+    x = sample(torch.float32).requires_grad_(True)
+    for module in (lif(), plif(), if_(), refractory()):
+        module.backend = "fused"
+        out = module(x)
+        expected = "RefractoryFunction" if isinstance(module, sk.nn.RefractoryLIF) else "LIFFunction"
+        assert type(out.grad_fn).__name__.startswith(expected)
+    expected = "cpp" if cpp.available() else "torch"
+    assert dispatch.engine_name(F.lif_step, x, lif().params(), "fused") == expected
+
+
+class Box:
+    def __init__(self, tensor):
+        self.tensor = tensor
+
+
+def test_saves_one_value_per_neuron_and_step():
+    x = sample(torch.float32, steps=50, batch=4, features=32).requires_grad_(True)
+
+    def saved_bytes(backend):
+        """Bytes of distinct storages that the graph still holds for backward after the forward."""
+        packed = []
+
+        def pack(t):
+            box = Box(t)
+            packed.append(weakref.ref(box))
+            return box
+
+        m = sk.nn.LIF(backend=backend, learn_beta=True, learn_threshold=True)
+        with torch.autograd.graph.saved_tensors_hooks(pack, lambda box: box.tensor):
+            out = m(x)
+        live = [r() for r in packed if r() is not None]
+        storages = {b.tensor.untyped_storage().data_ptr(): b.tensor.untyped_storage().nbytes() for b in live}
+        del out
+        return sum(storages.values())
+
+    one_value = x.numel() * x.element_size()
+    assert saved_bytes("fused") <= one_value + 4 * x[0].numel() * 4 + 64
+    assert saved_bytes("torch") >= 2 * one_value
+
+
+def test_no_grad_needs_no_graph_and_gives_the_same_spikes():
+    x = sample(torch.float32)
+    with torch.no_grad():
+        out = sk.nn.LIF(backend="fused")(x)
+    assert out.grad_fn is None
+    assert torch.equal(out, sk.nn.LIF()(x).detach())
+
+
+def test_backend_selection():
+    assert sk.kernels.resolve_backend("auto", F.lif_step, "cpu") == "fused"
+    assert sk.kernels.resolve_backend("auto", F.alif_step, "cpu") == "torch"
+    assert sk.kernels.available_backends(F.alif_step, "cpu") == ["torch"]
+    assert all(dispatch.supports(s) for s in (F.if_step, F.lif_step, F.plif_step, F.refractory_step))
+    x = sample(torch.float32)
+    out, _, _ = sk.kernels.multistep(F.lif_step, x, F.lif_init(x[0]), F.LIFParams(), backend="auto")
+    assert torch.equal(out, sk.kernels.multistep(F.lif_step, x, F.lif_init(x[0]), F.LIFParams())[0])
+
+
+def test_unavailable_backend_raises_naming_the_available_ones(monkeypatch):
+    x = sample(torch.float32)
+    state = F.ALIFState(torch.zeros_like(x[0]), torch.zeros_like(x[0]))
+    with pytest.raises(RuntimeError, match=r"backend 'fused' is not available for alif_step on cpu; "):
+        sk.kernels.multistep(F.alif_step, x, state, F.ALIFParams(), backend="fused")
+    with pytest.raises(RuntimeError, match=r"available: \['torch'\]"):
+        sk.nn.ALIF(backend="fused")(x)
+    monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    if not torch.cuda.is_available():
+        msg = r"backend 'triton' is not available .*available: \['fused', 'torch'\]"
+        with pytest.raises(RuntimeError, match=msg):
+            sk.kernels.multistep(F.lif_step, x, F.lif_init(x[0]), F.LIFParams(), backend="triton")
+    msg = r"backend must be one of 'auto', 'torch', 'fused', 'triton'; got 'cuda'"
+    with pytest.raises(ValueError, match=msg):
+        sk.kernels.multistep(F.lif_step, x, F.lif_init(x[0]), F.LIFParams(), backend="cuda")
+
+
+def test_pytorch_engine_matches_cpp_engine_directly():
+    if not cpp.available():
+        pytest.skip("the C++ engine could not be built here")
+    x = sample(torch.float32, steps=30, batch=5, features=7)
+    spec = sk.kernels._spec.lif_spec(F.lif_step, F.LIFParams(beta=torch.tensor(0.85)), x)
+    v0 = torch.zeros_like(x[0])
+    outs = [fused.lif_run(spec, x, v0, e, record_v=True) for e in (torch_engine, cpp)]
+    assert all(torch.equal(a, b) for a, b in zip(outs[0], outs[1], strict=True))
+
+
+# --- Triton, on the CPU through its interpreter ---------------------------------------------------------
+triton_missing = importlib.util.find_spec("triton") is None
+
+
+@pytest.fixture
+def triton_interpret(monkeypatch):
+    if triton_missing:
+        pytest.skip("triton is not installed (pip install triton): the Triton engine cannot be checked")
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64], ids=str)
+@pytest.mark.parametrize("reset", RESETS)
+def test_triton_lif_family_equals_reference(triton_interpret, reset, dtype):
+    for build in (lif, plif, if_):
+        assert_same(lambda b=build: b(reset=reset, shared=False), "triton", dtype)
+    assert_same(lambda: lif(reset=reset, detach=True, surrogate=SURROGATES["sigmoid"]), "triton", dtype)
+
+
+@pytest.mark.parametrize("name", ["fast_sigmoid", "triangle", "rectangle", "straight_through"])
+def test_triton_surrogates(triton_interpret, name):
+    assert_same(lambda: plif(surrogate=SURROGATES[name]), "triton", torch.float32)
+
+
+@pytest.mark.parametrize("spike", ["graded", "binary"])
+@pytest.mark.parametrize("reset", ["seed", "prose"])
+def test_triton_refractory_equals_reference(triton_interpret, reset, spike):
+    assert_same(lambda: refractory(reset, spike), "triton", torch.float32, x=sample(torch.float64) * 3)
+
+
+def test_triton_is_listed_but_not_auto_under_the_interpreter(triton_interpret):
+    names = sk.kernels.available_backends(F.lif_step, "cpu")
+    assert names[-1] == "triton" and sk.kernels.resolve_backend("auto", F.lif_step, "cpu") == "fused"
