@@ -166,3 +166,92 @@ def test_controlled_stdp_window_table(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "LIF" in out and "atan" in out and js.is_file()
+
+
+def test_convert_and_export_nir_commands(tmp_path, capsys):
+    js = tmp_path / "conv.json"
+    assert (
+        main(
+            [
+                "convert",
+                "--dataset",
+                "digits",
+                "--ann",
+                "mlp",
+                "--epochs",
+                "1",
+                "--steps",
+                "8,16",
+                "--train-limit",
+                "300",
+                "--test-limit",
+                "60",
+                "--no-progress",
+                "--json",
+                str(js),
+            ]
+        )
+        == 0
+    )
+    assert "SNN" in capsys.readouterr().out and js.is_file()
+    run = tmp_path / "run"
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "spiking-mlp",
+                "--dataset",
+                "digits",
+                "--epochs",
+                "1",
+                "--steps",
+                "4",
+                "--train-limit",
+                "100",
+                "--test-limit",
+                "20",
+                "--model-arg",
+                "reset=zero",
+                "--no-progress",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["export-nir", "--checkpoint", str(run / "checkpoint.pt"), "--out", str(tmp_path / "m.nir")])
+        == 0
+    )
+    assert (tmp_path / "m.nir").stat().st_size > 0
+    # the default resets by subtraction, which NIR cannot express: refused, not exported as something else
+    run2 = tmp_path / "run2"
+    assert (
+        main(
+            [
+                "train",
+                "--model",
+                "spiking-mlp",
+                "--dataset",
+                "digits",
+                "--epochs",
+                "1",
+                "--steps",
+                "4",
+                "--train-limit",
+                "100",
+                "--test-limit",
+                "20",
+                "--no-progress",
+                "--out",
+                str(run2),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["export-nir", "--checkpoint", str(run2 / "checkpoint.pt"), "--out", str(tmp_path / "x.nir")])
+        == 2
+    )
+    assert "subtract" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""``spikekit`` subcommands beyond training: ``stdp-window``, ``plot`` and ``report``."""
+"""``spikekit`` subcommands beyond training: analysis, plots, report, conversion, NIR export, bench."""
 
 from __future__ import annotations
 
@@ -174,6 +174,49 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .convert import run_convert
+
+    run_convert(
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        download=args.download,
+        train_limit=args.train_limit,
+        test_limit=args.test_limit,
+        ann=args.ann,
+        ann_checkpoint=args.ann_checkpoint,
+        save_ann=args.save_ann,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        steps=[int(t) for t in _csv(args.steps)],
+        percentile=args.percentile,
+        calibration_size=args.calibration,
+        bias=not args.no_bias,
+        eval_batch_size=args.eval_batch_size,
+        device=args.device,
+        progress=not args.no_progress,
+        json_path=args.json,
+    )
+    return 0
+
+
+def cmd_export_nir(args: argparse.Namespace) -> int:
+    from .interop import run_export_nir
+
+    run_export_nir(
+        checkpoint=args.checkpoint,
+        out=args.out,
+        dt=args.dt,
+        include_readout=not args.no_readout,
+        verify_batch=args.verify_batch,
+        seed=args.seed,
+        json_path=args.json,
+    )
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import bench_command
 
@@ -183,6 +226,39 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     from .bench import add_bench_arguments
+
+    p = sub.add_parser("convert", help="ANN -> SNN conversion: accuracy against T beside the ANN's")
+    p.add_argument("--dataset", default="digits")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--download", action="store_true")
+    p.add_argument("--train-limit", type=int, default=None)
+    p.add_argument("--test-limit", type=int, default=None)
+    p.add_argument("--ann", choices=["cnn", "mlp"], default="cnn")
+    p.add_argument("--ann-checkpoint", default=None, help="a state dict saved before with --save-ann")
+    p.add_argument("--save-ann", default=None, metavar="PATH")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", default="32,64,128,256", help="comma-separated T values")
+    p.add_argument("--percentile", type=float, default=99.99, help="normalisation percentile (100 = max)")
+    p.add_argument("--calibration", type=int, default=1000, help="training images used for normalisation")
+    p.add_argument("--no-bias", action="store_true", help="bias-free conversion")
+    p.add_argument("--eval-batch-size", type=int, default=500)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", default=None, metavar="PATH")
+    p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser("export-nir", help="export a trained model to a NIR file (and verify it)")
+    p.add_argument("--checkpoint", required=True, help="checkpoint.pt, or the train --out folder")
+    p.add_argument("--out", required=True, help="the .nir file to write")
+    p.add_argument("--dt", type=float, default=1e-4, help="time step in seconds for NIR's time constants")
+    p.add_argument("--no-readout", action="store_true", help="end the graph at the output layer's current")
+    p.add_argument("--verify-batch", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", default=None, metavar="PATH")
+    p.set_defaults(func=cmd_export_nir)
 
     p = sub.add_parser("bench", help="speed and memory against snnTorch, SpikingJelly and Norse")
     add_bench_arguments(p)

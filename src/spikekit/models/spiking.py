@@ -54,6 +54,7 @@ class SpikingMLP(nn.Module):
         beta, threshold, surrogate, learn_beta: the hidden LIF layers' parameters.
         encoder: ``"direct"``, ``"poisson"`` or ``"flicker"`` for static images.
         readout: ``"membrane"`` (mean output membrane, no reset) or ``"rate"`` (output spike count).
+        reset: the hidden layers' reset (``"zero"`` makes the model exportable to NIR).
 
     Shape:
         ``[B, ...]`` images or a ``[T, B, ...]`` sequence -> logits ``[B, n_out]``.
@@ -71,6 +72,7 @@ class SpikingMLP(nn.Module):
         learn_beta: bool = False,
         encoder: str = "direct",
         readout: str = "membrane",
+        reset: str = "subtract",
     ) -> None:
         super().__init__()
         widths = [check_positive_int(n_in, "SpikingMLP: n_in")]
@@ -80,7 +82,10 @@ class SpikingMLP(nn.Module):
         self.readout = check_choice(readout, "SpikingMLP: readout", READOUTS)
         layers: list[nn.Module] = []
         for a, b in zip(widths[:-1], widths[1:], strict=True):
-            layers += [nn.Linear(a, b), LIF(beta, threshold, surrogate=surrogate, learn_beta=learn_beta)]
+            layers += [
+                nn.Linear(a, b),
+                LIF(beta, threshold, reset, surrogate=surrogate, learn_beta=learn_beta),
+            ]
         self.hidden = nn.Sequential(*layers[1:]) if layers else nn.Identity()
         self.first = layers[0] if layers else nn.Identity()
         self.out = nn.Linear(widths[-1], check_positive_int(n_out, "SpikingMLP: n_out"))
@@ -117,6 +122,8 @@ class SpikingCNN(nn.Module):
         n_out: classes.
         steps, beta, threshold, surrogate, learn_beta, encoder, readout: as :class:`SpikingMLP`.
         dropout: dropout before each fully connected layer.
+        reset: the hidden layers' reset; pool: ``"max"`` or ``"avg"``. NIR has no reset by subtraction
+            and no max pooling of currents: ``reset="zero", pool="avg"`` makes the model exportable.
 
     Shape:
         ``[B, C, H, W]`` images or ``[T, B, C, H, W]`` frames -> logits ``[B, n_out]``.
@@ -137,25 +144,30 @@ class SpikingCNN(nn.Module):
         encoder: str = "direct",
         readout: str = "membrane",
         dropout: float = 0.0,
+        reset: str = "subtract",
+        pool: str = "max",
     ) -> None:
         super().__init__()
         self.steps = check_positive_int(steps, "SpikingCNN: steps")
         self.encoder = check_choice(encoder, "SpikingCNN: encoder", ENCODERS)
         self.readout = check_choice(readout, "SpikingCNN: readout", READOUTS)
         c_in, size = check_positive_int(in_channels, "SpikingCNN: in_channels"), image_size
+        pooling = {"max": nn.MaxPool2d, "avg": nn.AvgPool2d}[
+            check_choice(pool, "SpikingCNN: pool", ("max", "avg"))
+        ]
         self.first = nn.Sequential(
             nn.Conv2d(c_in, channels[0], 3, padding=1, bias=False),
             nn.BatchNorm2d(channels[0]),
-            nn.MaxPool2d(2),
+            pooling(2),
         )
-        body: list[nn.Module] = [LIF(beta, threshold, surrogate=surrogate, learn_beta=learn_beta)]
+        body: list[nn.Module] = [LIF(beta, threshold, reset, surrogate=surrogate, learn_beta=learn_beta)]
         size //= 2
         for c_prev, c in zip(channels[:-1], channels[1:], strict=True):
             body += [
                 TimeDistributed(nn.Conv2d(c_prev, c, 3, padding=1, bias=False)),
                 TimeDistributed(nn.BatchNorm2d(c)),
-                TimeDistributed(nn.MaxPool2d(2)),
-                LIF(beta, threshold, surrogate=surrogate, learn_beta=learn_beta),
+                TimeDistributed(pooling(2)),
+                LIF(beta, threshold, reset, surrogate=surrogate, learn_beta=learn_beta),
             ]
             size //= 2
         if size < 1:
@@ -168,7 +180,7 @@ class SpikingCNN(nn.Module):
             body += [
                 nn.Dropout(dropout),
                 nn.Linear(features, hidden),
-                LIF(beta, threshold, surrogate=surrogate),
+                LIF(beta, threshold, reset, surrogate=surrogate),
             ]
             features = hidden
         body.append(nn.Dropout(dropout))

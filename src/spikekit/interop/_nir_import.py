@@ -1,0 +1,379 @@
+"""NIR -> spikekit: one function per node type. The mapping is documented in :mod:`spikekit.interop.nir` and
+docs/interop.md."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import nir
+import numpy as np
+import torch
+from torch import nn
+
+from ..nn import IF, LIF, PLIF, RLIF, Synaptic, TimeDistributed
+from .layers import GraphModule, Membrane, Scale, SumPool2d, Threshold
+
+ATOL = 1e-6  # relative tolerance when deciding that a gain is 1 or a decay is 0 (float32 round-off)
+
+
+def _t(a: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
+    return torch.as_tensor(np.array(a, copy=True), dtype=dtype or torch.get_default_dtype())
+
+
+def _value(arr: Any) -> float | torch.Tensor:
+    """A float if every neuron has the same value, else the per-neuron tensor."""
+    a = np.asarray(arr, dtype=np.float64)
+    if a.size and np.all(a == a.flat[0]):
+        return float(a.flat[0])
+    return torch.as_tensor(a)
+
+
+def _shape(*values: Any) -> tuple[int, ...] | None:
+    """The per-neuron shape when any value differs between neurons, else ``None`` (shared values)."""
+    for v in values:
+        if isinstance(v, torch.Tensor):
+            return tuple(v.shape)
+    return None
+
+
+def _is_one(x: np.ndarray) -> bool:
+    return bool(np.all(np.abs(np.asarray(x, np.float64) - 1.0) <= ATOL))
+
+
+def _gain(*factors: Any) -> np.ndarray:
+    """The product of ``factors`` (float64); exactly 1 where it is 1 up to round-off (float32 writers)."""
+    g = np.ones(())
+    for f in factors:
+        g = g * np.asarray(f, np.float64)
+    return np.where(np.abs(g - 1.0) <= ATOL, 1.0, g)
+
+
+def _zero(key: str, node: Any, field: str) -> None:
+    value = getattr(node, field, None)
+    if value is not None and np.any(np.asarray(value) != 0):
+        raise ValueError(
+            f"import_: node {key!r} ({type(node).__name__}) has a nonzero {field}; spikekit's neurons rest "
+            "and reset at 0"
+        )
+
+
+def _decay(key: str, node: Any, tau: Any, dt: float, name: str = "tau") -> np.ndarray:
+    tau = np.asarray(tau, np.float64)
+    if np.any(~np.isfinite(tau)) or np.any(tau <= 0):
+        raise ValueError(f"import_: node {key!r} ({type(node).__name__}) needs finite {name} > 0")
+    beta = 1.0 - dt / tau
+    beta[np.abs(beta) <= ATOL] = 0.0
+    if np.any(beta < 0):
+        raise ValueError(
+            f"import_: node {key!r} ({type(node).__name__}) has {name} = {float(tau.min()):.3g} < "
+            f"dt = {dt:g}; a forward-Euler step that long is unstable. Pass the dt the graph was written for "
+            "(import_(graph, dt=...))"
+        )
+    return beta
+
+
+# --- stateless nodes -----------------------------------------------------------------------------------
+def _affine(key, node, ctx) -> nn.Module:
+    w = np.asarray(node.weight)
+    if w.ndim != 2:
+        raise ValueError(f"import_: node {key!r} ({type(node).__name__}) has a {w.ndim}-d weight; 2-d only")
+    bias = getattr(node, "bias", None)
+    layer = nn.Linear(w.shape[1], w.shape[0], bias=bias is not None, dtype=ctx["dtype"])
+    with torch.no_grad():
+        layer.weight.copy_(_t(w, ctx["dtype"]))
+        if bias is not None:
+            layer.bias.copy_(_t(bias, ctx["dtype"]))
+    return layer
+
+
+def _conv(key, node, ctx) -> nn.Module:
+    w = np.asarray(node.weight)
+    cls = nn.Conv2d if isinstance(node, nir.Conv2d) else nn.Conv1d
+    pad = node.padding if isinstance(node.padding, str) else tuple(np.atleast_1d(node.padding).tolist())
+    conv = cls(
+        w.shape[1] * int(node.groups),
+        w.shape[0],
+        tuple(w.shape[2:]),
+        stride=tuple(np.atleast_1d(node.stride).tolist()),
+        padding=pad,
+        dilation=tuple(np.atleast_1d(node.dilation).tolist()),
+        groups=int(node.groups),
+        bias=True,
+        dtype=ctx["dtype"],
+    )
+    with torch.no_grad():
+        conv.weight.copy_(_t(w, ctx["dtype"]))
+        conv.bias.copy_(_t(node.bias, ctx["dtype"]) if node.bias is not None else torch.zeros(w.shape[0]))
+    return TimeDistributed(conv)
+
+
+def _flatten(key, node, ctx) -> nn.Module:
+    end = int(node.end_dim)
+    return TimeDistributed(nn.Flatten(int(node.start_dim) + 1, end + 1 if end >= 0 else end))
+
+
+def _pool(key, node, ctx) -> nn.Module:
+    k, s, p = (
+        tuple(np.atleast_1d(v).astype(int).tolist()) for v in (node.kernel_size, node.stride, node.padding)
+    )
+    if isinstance(node, nir.AvgPool2d):
+        return TimeDistributed(nn.AvgPool2d(k, s, p))
+    return TimeDistributed(SumPool2d(k, s, p))
+
+
+# --- neurons -------------------------------------------------------------------------------------------
+def _if(key, node, ctx) -> nn.Module:
+    """``dv/dt = r I``: ``v += (r dt) x``; spikekit's IF on the membrane ``v / (r dt)``."""
+    dt = ctx["dt"]
+    gain = _gain(node.r, dt)
+    if isinstance(node, nir.I):
+        neuron = IF(threshold=1.0, reset="none")
+        return Membrane(neuron, None if _is_one(gain) else _t(gain))
+    _zero(key, node, "v_reset")
+    thr = _value(np.asarray(node.v_threshold, np.float64) / gain)
+    return IF(threshold=thr, reset="zero", shape=_shape(thr))
+
+
+def _lif(key, node, ctx) -> nn.Module:
+    """``tau dv/dt = v_leak - v + r I``: ``v = beta v + g x``, ``beta = 1 - dt/tau``, ``g = r dt / tau``."""
+    dt = ctx["dt"]
+    _zero(key, node, "v_leak")
+    beta = _decay(key, node, node.tau, dt)
+    gain = _gain(node.r, dt, 1.0 / np.asarray(node.tau, np.float64))
+    if isinstance(node, nir.LI):
+        b = _value(beta)
+        if np.any(beta == 0):
+            raise ValueError(f"import_: node {key!r} (LI) has tau = dt, a membrane with no memory")
+        return Membrane(LIF(beta=b, reset="none", shape=_shape(b)), None if _is_one(gain) else _t(gain))
+    _zero(key, node, "v_reset")
+    thr = np.asarray(node.v_threshold, np.float64) / gain
+    if np.all(beta == 0):  # tau = dt: the membrane is forgotten every step, a threshold on g x
+        return Threshold(_t(thr) if not np.all(thr == thr.flat[0]) else float(thr.flat[0]))
+    if np.any(beta == 0):
+        raise ValueError(f"import_: node {key!r} (LIF) mixes tau = dt and tau > dt")
+    meta = node.metadata or {}
+    if str(meta.get("spikekit.module", "")) == "PLIF" and _is_one(np.asarray(node.r, np.float64)):
+        return _plif(beta, np.asarray(node.v_threshold, np.float64), bool(int(meta["spikekit.decay_input"])))
+    b, t = _value(beta), _value(thr)
+    return LIF(beta=b, threshold=t, reset="zero", shape=_shape(b, t))
+
+
+def _plif(beta: np.ndarray, v_threshold: np.ndarray, decay_input: bool) -> nn.Module:
+    """A LIF written by spikekit's PLIF (r = 1): ``k = 1 - beta = sigmoid(w)``."""
+    k = 1.0 - beta
+    w, thr = _value(np.log(k / (1.0 - k))), _value(v_threshold if decay_input else v_threshold / k)
+    shape = _shape(w, thr)
+    neuron = PLIF(init_tau=2.0, threshold=thr, reset="zero", decay_input=decay_input, shape=shape)
+    with torch.no_grad():
+        neuron.w.copy_(torch.as_tensor(w, dtype=neuron.w.dtype).expand_as(neuron.w))
+    return neuron
+
+
+def _cuba(key, node, ctx) -> nn.Module:
+    """Current ``i = alpha i + (w_in dt / tau_syn) x``; membrane ``v = beta v + (r dt / tau_mem) i``."""
+    dt = ctx["dt"]
+    _zero(key, node, "v_leak")
+    alpha = _decay(key, node, node.tau_syn, dt, "tau_syn")
+    beta = _decay(key, node, node.tau_mem, dt, "tau_mem")
+    if np.any(alpha == 0) or np.any(beta == 0):
+        raise ValueError(f"import_: node {key!r} ({type(node).__name__}) has a time constant equal to dt")
+    tau_syn, tau_mem = np.asarray(node.tau_syn, np.float64), np.asarray(node.tau_mem, np.float64)
+    gain = _gain(_gain(node.w_in, dt, 1.0 / tau_syn), _gain(node.r, dt, 1.0 / tau_mem))
+    a, b = _value(alpha), _value(beta)
+    if isinstance(node, nir.CubaLI):
+        return Membrane(
+            Synaptic(alpha=a, beta=b, reset="none", shape=_shape(a, b)), None if _is_one(gain) else _t(gain)
+        )
+    _zero(key, node, "v_reset")
+    thr = _value(np.asarray(node.v_threshold, np.float64) / gain)
+    return Synaptic(alpha=a, beta=b, threshold=thr, reset="zero", shape=_shape(a, b, thr))
+
+
+def _recurrent(key: str, graph: Any, ctx: dict[str, Any]) -> nn.Module:
+    """The subgraph ``input -> LIF -> output`` with ``LIF -> Linear/Affine -> LIF``: spikekit's RLIF."""
+    dt = ctx["dt"]
+    kinds = {type(n) for n in graph.nodes.values()}
+    lifs = [k for k, n in graph.nodes.items() if isinstance(n, nir.LIF)]
+    dense = [k for k, n in graph.nodes.items() if isinstance(n, nir.Linear | nir.Affine)]
+    ok = len(graph.nodes) == 4 and {nir.Input, nir.Output} <= kinds and len(lifs) == 1 and len(dense) == 1
+    if ok:
+        lif, w = lifs[0], dense[0]
+        ok = {(lif, w), (w, lif)} <= set(map(tuple, graph.edges))
+    if not ok:
+        raise ValueError(
+            f"import_: subgraph {key!r} has a cycle that is not a recurrent LIF (input -> LIF -> output with "
+            "LIF -> Linear -> LIF); spikekit imports only that recurrent pattern"
+        )
+    node, rec = graph.nodes[lif], graph.nodes[w]
+    if isinstance(rec, nir.Affine) and np.any(np.asarray(rec.bias) != 0):
+        raise ValueError(
+            f"import_: subgraph {key!r}: the recurrent Affine has a bias; spikekit's RLIF has none"
+        )
+    _zero(key, node, "v_leak")
+    _zero(key, node, "v_reset")
+    beta = _decay(key, node, node.tau, dt)
+    gain = _gain(node.r, dt, 1.0 / np.asarray(node.tau, np.float64))
+    b, thr = _value(beta), _value(np.asarray(node.v_threshold, np.float64) / gain)
+    if isinstance(b, torch.Tensor) or isinstance(thr, torch.Tensor):
+        raise ValueError(
+            f"import_: subgraph {key!r}: spikekit's RLIF shares one beta and one threshold per layer"
+        )
+    weight = np.asarray(rec.weight, np.float64)
+    if not _is_one(gain):  # v_ours = v_nir / g: the input and the feedback both enter with gain g
+        raise ValueError(f"import_: subgraph {key!r}: the recurrent LIF needs r = tau / dt (gain 1)")
+    diagonal = np.array_equal(weight, np.diag(np.diag(weight)))
+    n = weight.shape[0]
+    neuron = RLIF(n, beta=b, threshold=thr, all_to_all=not diagonal, reset="zero").to(ctx["dtype"])
+    with torch.no_grad():
+        neuron.weight.copy_(_t(np.diag(weight) if diagonal else weight, ctx["dtype"]))
+    return neuron
+
+
+MAPPERS = {
+    nir.Affine: _affine,
+    nir.Linear: _affine,
+    nir.Conv1d: _conv,
+    nir.Conv2d: _conv,
+    nir.Flatten: _flatten,
+    nir.AvgPool2d: _pool,
+    nir.SumPool2d: _pool,
+    nir.Scale: lambda key, node, ctx: Scale(_t(node.scale, ctx["dtype"])),
+    nir.Threshold: lambda key, node, ctx: Threshold(_value(node.threshold)),
+    nir.IF: _if,
+    nir.I: _if,
+    nir.LIF: _lif,
+    nir.LI: _lif,
+    nir.CubaLIF: _cuba,
+    nir.CubaLI: _cuba,
+}
+SUPPORTED = sorted(["Input", "Output", "NIRGraph"] + [c.__name__ for c in MAPPERS])
+
+
+# --- graphs --------------------------------------------------------------------------------------------
+def _check_types(graph: Any, where: str = "") -> None:
+    for key, node in graph.nodes.items():
+        if isinstance(node, nir.NIRGraph):
+            _check_types(node, f"{where}{key}.")
+        elif type(node) not in MAPPERS and not isinstance(node, nir.Input | nir.Output):
+            raise ValueError(
+                f"import_: node {where + key!r} has type {type(node).__name__}, which spikekit cannot "
+                f"import; supported node types: {', '.join(SUPPORTED)}"
+            )
+
+
+def _order(nodes: list[str], edges: list[tuple[str, str]], start: str) -> list[str] | None:
+    """A topological order of ``nodes`` (Kahn), or ``None`` if there is a cycle."""
+    indeg = {n: 0 for n in nodes}
+    for _, b in edges:
+        indeg[b] += 1
+    ready, order = [n for n in nodes if indeg[n] == 0], []
+    while ready:
+        n = ready.pop(0)
+        order.append(n)
+        for a, b in edges:
+            if a == n:
+                indeg[b] -= 1
+                if indeg[b] == 0:
+                    ready.append(b)
+    return order if len(order) == len(nodes) else None
+
+
+def _group_recurrent(graph: Any) -> Any:
+    """Wrap each top-level 2-cycle LIF <-> Linear/Affine (as snnTorch writes it unwrapped) in a subgraph."""
+    nodes, edges = dict(graph.nodes), [tuple(e) for e in graph.edges]
+    for a, b in list(edges):
+        if (b, a) not in edges or a not in nodes or b not in nodes:
+            continue
+        if isinstance(nodes[a], nir.LIF) and isinstance(nodes[b], nir.Linear | nir.Affine):
+            if [e for e in edges if e[0] == b] == [(b, a)] and [e for e in edges if e[1] == b] == [(a, b)]:
+                n = np.asarray(nodes[a].v_threshold).size
+                sub = nir.NIRGraph(
+                    nodes={
+                        "input": nir.Input(np.array([n])),
+                        "lif": nodes[a],
+                        "w_rec": nodes[b],
+                        "output": nir.Output(np.array([n])),
+                    },
+                    edges=[("input", "lif"), ("lif", "w_rec"), ("w_rec", "lif"), ("lif", "output")],
+                    type_check=False,
+                )
+                nodes[a] = sub
+                del nodes[b]
+                edges = [e for e in edges if b not in e]
+    return nodes, edges
+
+
+def _safe(name: str, taken: set[str]) -> str:
+    base = name.replace(".", "_") or "node"
+    out = base
+    while out in taken:
+        out += "_"
+    taken.add(out)
+    return out
+
+
+def import_graph(graph: Any, dt: float, dtype: torch.dtype | None = None) -> nn.Module:
+    """The module for ``graph`` (see :func:`spikekit.interop.nir.import_`), its tensors in ``dtype``."""
+    ctx = {"dt": dt, "dtype": dtype or torch.get_default_dtype()}
+    return _build(graph, ctx).to(ctx["dtype"])
+
+
+def _build(graph: Any, ctx: dict[str, Any]) -> nn.Module:
+    if not isinstance(graph, nir.NIRGraph):
+        raise TypeError(
+            f"import_: graph must be a nir.NIRGraph (or a path to a .nir file), got {type(graph).__name__}"
+        )
+    _check_types(graph)
+    nodes, edges = _group_recurrent(graph)
+    inputs = [k for k, n in nodes.items() if isinstance(n, nir.Input)]
+    outputs = [k for k, n in nodes.items() if isinstance(n, nir.Output)]
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise ValueError(
+            f"import_: the graph needs exactly one Input and one Output node, has inputs {inputs} and "
+            f"outputs {outputs}"
+        )
+    for a, b in edges:
+        if a not in nodes or b not in nodes:
+            raise ValueError(f"import_: edge ({a!r}, {b!r}) names a node the graph does not have")
+    order = _order(list(nodes), edges, inputs[0])
+    if order is None:
+        raise ValueError(
+            "import_: the graph has a cycle outside a recurrent LIF subgraph; spikekit imports feed-forward "
+            "graphs and recurrent LIF layers (LIF <-> Linear)"
+        )
+    modules: dict[str, nn.Module] = {}
+    for key in order:
+        node = nodes[key]
+        if isinstance(node, nir.Input | nir.Output):
+            continue
+        try:
+            if isinstance(node, nir.NIRGraph):
+                has_cycle = _order(list(node.nodes), [tuple(e) for e in node.edges], "") is None
+                modules[key] = _recurrent(key, node, ctx) if has_cycle else _build(node, ctx)
+            else:
+                modules[key] = MAPPERS[type(node)](key, node, ctx)
+        except ValueError as err:
+            msg = str(err)
+            raise ValueError(
+                msg if msg.startswith("import_") else f"import_: node {key!r} ({type(node).__name__}): {msg}"
+            ) from err
+    chain = [k for k in order if k in modules]
+    is_chain = len(edges) == len(chain) + 1 and all(
+        (a, b) in edges for a, b in zip([inputs[0], *chain], [*chain, outputs[0]], strict=True)
+    )
+    taken: set[str] = set()
+    names = {k: _safe(k, taken) for k in chain}
+    if is_chain:
+        return nn.Sequential(OrderedDict((names[k], modules[k]) for k in chain))
+    out_src = [a for a, b in edges if b == outputs[0]]
+    renamed = [(names.get(a, a), names.get(b, b)) for a, b in edges if b != outputs[0]]
+    if len(out_src) != 1:
+        raise ValueError(f"import_: the Output node must have exactly one source, has {out_src}")
+    return GraphModule(
+        {names[k]: modules[k] for k in chain},
+        renamed,
+        inputs[0],
+        names[out_src[0]],
+        [names[k] for k in chain],
+    )
