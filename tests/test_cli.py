@@ -255,3 +255,30 @@ def test_convert_and_export_nir_commands(tmp_path, capsys):
         == 2
     )
     assert "subtract" in capsys.readouterr().err
+
+
+def test_stdp_command_trains_labels_and_reports(tmp_path, capsys):
+    js = tmp_path / "stdp.json"
+    assert (
+        main(
+            [
+                "stdp",
+                "--neurons",
+                "10",
+                "--dataset",
+                "digits",
+                "--train-limit",
+                "100",
+                "--test-limit",
+                "40",
+                "--no-plots",
+                "--no-progress",
+                "--json",
+                str(js),
+            ]
+        )
+        == 0
+    )
+    assert "accuracy_vote" in capsys.readouterr().out
+    data = json.loads(js.read_text())
+    assert data["neurons"] == 10 and 0 <= data["accuracy_vote"] <= 1

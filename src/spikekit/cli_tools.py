@@ -217,6 +217,32 @@ def cmd_export_nir(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stdp(args: argparse.Namespace) -> int:
+    from .cli import format_table
+    from .learning.run import run_stdp
+
+    res = run_stdp(
+        args.neurons,
+        args.dataset,
+        args.data_dir,
+        epochs=args.epochs,
+        batch=args.batch,
+        seed=args.seed,
+        out_dir=args.out,
+        resume=args.resume,
+        json_path=args.json,
+        mode=args.mode,
+        limit_train=args.train_limit,
+        limit_test=args.test_limit,
+        plots=not args.no_plots,
+        progress=not args.no_progress,
+        download=args.download,
+    )
+    keys = ("neurons", "dataset", "n_train", "n_test", "accuracy_vote", "accuracy_logistic", "train_seconds")
+    print(format_table(keys, [[res.get(k, "-") for k in keys]]))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import bench_command
 
@@ -226,6 +252,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     from .bench import add_bench_arguments
+
+    p = sub.add_parser("stdp", help="unsupervised STDP learning: Diehl & Cook's network")
+    p.add_argument("--neurons", type=int, default=100, help="excitatory neurons")
+    p.add_argument("--dataset", default="mnist-10k", help="mnist-10k | mnist | fashion-mnist | idx | digits")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--download", action="store_true")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch", type=int, default=10, help="images presented at once (see docs/diehl_cook.md)")
+    p.add_argument("--mode", default="batch", help="batch (parallel presentation) or online (sequential)")
+    p.add_argument("--train-limit", type=int, default=None)
+    p.add_argument("--test-limit", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="folder for checkpoints, plots and results")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", default=None, metavar="PATH")
+    p.set_defaults(func=cmd_stdp)
 
     p = sub.add_parser("convert", help="ANN -> SNN conversion: accuracy against T beside the ANN's")
     p.add_argument("--dataset", default="digits")
