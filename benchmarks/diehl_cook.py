@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import sys
 import time
 from pathlib import Path
 
@@ -30,7 +31,7 @@ import torch
 
 from spikekit.learning.run import run_stdp
 
-EPOCHS_400 = 5  # 400 neurons need more presentations than 8,000 (the paper: 3 x 60,000)
+EPOCHS_400 = 3  # 400 neurons need more than 8,000 presentations (the paper: 3 x 60,000)
 RUNS = {
     "mnist10k-100": dict(neurons=100, dataset="mnist-10k", epochs=1, target=0.80),
     "mnist10k-400": dict(neurons=400, dataset="mnist-10k", epochs=EPOCHS_400, target=0.85),
@@ -66,6 +67,7 @@ def _one(name: str, spec: dict, args: argparse.Namespace, *, mode: str, batch: i
         limit_test=args.limit_test,
     )
     r.update(
+        command="python benchmarks/diehl_cook.py " + " ".join(sys.argv[1:]),
         run=name,
         target=spec.get("target"),
         paper=spec.get("paper"),
@@ -86,12 +88,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1 is fastest on a busy machine)")
     ap.add_argument("--out", default=None, help="write checkpoints and figures under this folder")
     ap.add_argument("--json", default=None, help="write all results to this file")
+    ap.add_argument("--append", action="store_true", help="add to the results already in --json")
     ap.add_argument("--quick", action="store_true", help="1,000 training and 500 test images")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
     args.data_dir = _data_dir(args.data_dir)
     args.limit_train, args.limit_test = (1000, 500) if args.quick else (None, None)
     torch.set_num_threads(args.threads)
+    previous = []
+    if args.append and args.json and Path(args.json).exists():
+        previous = json.loads(Path(args.json).read_text())["results"]
     results = []
     for name in args.runs.split(","):
         if name == "batching":
@@ -102,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             ap.error(f"unknown run {name!r}; choose from {', '.join([*RUNS, 'batching'])}")
         if args.json:  # after every run, so a long session keeps what it has measured
-            _write(args, results)
+            _write(args, previous + results)
     head = (
         f"{'run':<14} {'dataset':<14} {'N':>4} {'mode':>6} {'B':>4} {'ep':>3} {'vote':>7} {'logreg':>7} "
         f"{'target':>7} {'train s':>8} {'img/s':>7} {'load':>5}"
@@ -124,17 +130,6 @@ def main(argv: list[str] | None = None) -> int:
 def _write(args: argparse.Namespace, results: list[dict]) -> None:
     doc = {
         "benchmark": "diehl_cook",
-        "command": "python benchmarks/diehl_cook.py "
-        + " ".join(
-            f"--{k.replace('_', '-')} {v}"
-            for k, v in (
-                ("runs", args.runs),
-                ("epochs", args.epochs),
-                ("batch", args.batch),
-                ("seed", args.seed),
-                ("threads", args.threads),
-            )
-        ),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "torch": torch.__version__},
         "results": results,
     }

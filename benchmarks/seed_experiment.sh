@@ -10,7 +10,7 @@ mkdir -p "$OUT"
 what=${1:-all}
 if [[ $what == all || $what == seed ]]; then
   for ds in ${DATASETS:-mnist-10k fashion-mnist mnist}; do
-    $SK compare --dataset "$ds" --models seed-snn,seed-ann --seeds 0,1,2 --no-progress --out "runs/seed_$ds" --json "$OUT/seed_$ds.json"
+    $SK compare --dataset "$ds" --models seed-snn,seed-ann --seeds 0,1,2 --no-progress --resume --out "runs/seed_$ds" --json "$OUT/seed_$ds.json"
   done
 fi
 if [[ $what == all || $what == mlp ]]; then

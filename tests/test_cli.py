@@ -282,3 +282,16 @@ def test_stdp_command_trains_labels_and_reports(tmp_path, capsys):
     assert "accuracy_vote" in capsys.readouterr().out
     data = json.loads(js.read_text())
     assert data["neurons"] == 10 and 0 <= data["accuracy_vote"] <= 1
+
+
+def test_compare_resume_reuses_finished_runs_and_continues_the_rest(tmp_path):
+    out, first, second = tmp_path / "runs", tmp_path / "a.json", tmp_path / "b.json"
+    base = ["compare", "--models", "spiking-mlp", "--steps", "3", "--train-limit", "200"]
+    base += ["--test-limit", "50", "--no-progress", "--out", str(out)]
+    assert main([*base, "--seeds", "0", "--epochs", "1", "--json", str(first)]) == 0
+    # seed 0 continues from its checkpoint for a second epoch; seed 1 has none and starts fresh
+    assert main([*base, "--seeds", "0,1", "--epochs", "2", "--resume", "--json", str(second)]) == 0
+    a, b = json.loads(first.read_text())["runs"], json.loads(second.read_text())["runs"]
+    assert [len(r["history"]) for r in b] == [2, 2]
+    assert b[0]["history"][0] == a[0]["history"][0]  # epoch 1 was not retrained
+    assert len((out / "spiking-mlp-seed0" / "metrics.jsonl").read_text().splitlines()) == 2

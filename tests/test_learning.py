@@ -573,3 +573,16 @@ def test_docs_examples_run(tmp_path):
         [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stderr[-3000:]
+
+
+def test_reward_stdp_with_instant_eligibility_and_unit_reward_is_stdp_on_a_conv():
+    g = torch.Generator().manual_seed(6)
+    pre = (torch.rand(8, 2, 1, 6, 6, generator=g) < 0.3).to(D)
+    post = (torch.rand(8, 2, 2, 4, 4, generator=g) < 0.3).to(D)
+    convs = [nn.Conv2d(1, 2, 3, bias=False).to(D) for _ in range(2)]
+    for conv in convs:
+        nn.init.constant_(conv.weight, 0.5)
+    L.STDP(0.01, 0.012, 5.0, 6.0).attach(convs[0]).run(pre, post)
+    reward = torch.ones(8, 2, dtype=D)  # every sample rewarded at every step
+    L.RewardSTDP(0.01, 0.012, 5.0, 6.0, tau_c=1e-3, lr=1.0).attach(convs[1]).run(pre, post, reward=reward)
+    torch.testing.assert_close(convs[1].weight, convs[0].weight, rtol=0, atol=1e-12)

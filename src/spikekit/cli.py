@@ -253,7 +253,8 @@ def _compare(args: argparse.Namespace, models: Sequence[str], seeds: Sequence[in
         for seed in seeds:
             t0 = time.perf_counter()
             out = Path(args.out) / f"{model}-seed{seed}" if args.out else None
-            runs.append(_run_one(model, args, train, test, seed, out, False))
+            resume = bool(args.resume and out is not None and (out / "checkpoint.pt").exists())
+            runs.append(_run_one(model, args, train, test, seed, out, resume))
             print(
                 f"  {model} seed {seed}: {_pct(runs[-1]['test_acc'])} % in {time.perf_counter() - t0:.1f} s",
                 flush=True,
@@ -334,6 +335,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--models", default="seed-snn,seed-ann,spiking-mlp", help="comma-separated model names")
     p.add_argument("--seeds", default="0", help="comma-separated seeds; mean and spread over them")
     p.add_argument("--out", default=None, help="keep each run's checkpoint in OUT/<model>-seed<k>/")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue each run from its checkpoint under --out when there is one (finished runs are reused)",
+    )
     _add_data_args(p)
     _add_train_args(p)
     p.set_defaults(func=cmd_compare)

@@ -76,7 +76,8 @@ class AdaptiveThreshold:
     def init_state(self, like: torch.Tensor) -> ThresholdState:
         """``theta = 0`` shaped like ``like`` (one sample's neurons if shared, else ``[B, *neurons]``)."""
         check_tensor(like, "AdaptiveThreshold.init_state: like")
-        return ThresholdState(torch.zeros_like(like, dtype=like.dtype if like.is_floating_point() else None))
+        dtype = like.dtype if like.is_floating_point() else torch.get_default_dtype()
+        return ThresholdState(torch.zeros(like.shape, dtype=dtype, device=like.device))
 
     def step(self, spikes: torch.Tensor, state: ThresholdState) -> ThresholdState:
         """One step: decay, then add ``theta_plus`` per spike (summed over the batch if shared)."""

@@ -138,6 +138,8 @@ def train_diehl_cook(
         pos, history, spent = dict(ck["position"]), ck["history"], ck["seconds"]
         queue = RetryQueue.from_state(ck["queue"], device)
         resumed_from = pos["seen"]
+    if not history:
+        history.append(_snapshot(model, 0))  # the starting point of the threshold/weight histograms
     total = epochs * n
     bar = _progress(total, min(pos["seen"], total), progress, f"STDP {model.n_neurons} neurons")
     start = time.perf_counter()
