@@ -295,3 +295,12 @@ def test_compare_resume_reuses_finished_runs_and_continues_the_rest(tmp_path):
     assert [len(r["history"]) for r in b] == [2, 2]
     assert b[0]["history"][0] == a[0]["history"][0]  # epoch 1 was not retrained
     assert len((out / "spiking-mlp-seed0" / "metrics.jsonl").read_text().splitlines()) == 2
+
+
+def test_demo_prints_the_comparison_table(tmp_path, capsys):
+    args = ["demo", "--epochs", "1", "--steps", "3", "--train-limit", "200", "--test-limit", "50"]
+    assert main([*args, "--no-progress", "--out", str(tmp_path / "runs")]) == 0
+    text = capsys.readouterr().out
+    for name in ("seed-snn", "seed-ann", "spiking-mlp", "test acc %", "done in"):
+        assert name in text
+    assert (tmp_path / "runs" / "spiking-mlp-seed0" / "checkpoint.pt").is_file()

@@ -320,7 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_args(p)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="keep each run's checkpoint in OUT/<model>-seed<k>/")
-    p.set_defaults(func=cmd_demo, dataset="digits")
+    p.set_defaults(func=cmd_demo, dataset="digits", resume=False)
 
     p = sub.add_parser("train", help="train one model")
     p.add_argument("--model", required=True, help="seed-snn | seed-ann | spiking-mlp | spiking-cnn")
