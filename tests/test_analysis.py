@@ -413,3 +413,17 @@ def test_bad_input_errors():
         an.AfterPotential(nn.Linear(2, 2))
     with pytest.raises(ValueError, match="neurons entry must be one of"):
         an.run_stdp_window("Foo")
+
+
+def test_network_window_skips_a_layer_fed_by_a_static_input_and_says_why():
+    from spikekit.models import SpikingMLP
+
+    torch.manual_seed(0)
+    model = SpikingMLP(16, (12,), 3, steps=6, encoder="direct").double()
+    x, y = torch.rand(5, 16, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1])
+    res = an.network_window(model, x, y)
+    assert [lw.label for lw in res.layers] == ["out -> out_lif"]
+    assert list(res.skipped) == ["first -> hidden.0"] and "not a spike train" in res.skipped["first -> hidden.0"]
+    assert "first -> hidden.0" in res.markdown() and res.to_dict()["skipped"] == res.skipped
+    with pytest.raises(ValueError, match="do not line up"):  # named explicitly, it is still an error
+        an.network_window(model, x, y, pairs={"hidden.0": "first"})

@@ -35,7 +35,7 @@ per layer (``W`` the Linear's weight ``[N_out, N_in]``, ``p`` its input, ``s`` t
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -270,6 +270,7 @@ class NetworkWindow:
     loss: float
     weight_decay: float
     after_potential: dict | None
+    skipped: dict[str, str] = field(default_factory=dict)  # layer label -> why it was not analysed
 
     def __getitem__(self, name: str) -> LayerWindow:
         for layer in self.layers:
@@ -289,6 +290,7 @@ class NetworkWindow:
             f"{_fmt(lw.fit.tau_minus)} | {_fmt(lw.causal_fraction)} | {'yes' if lw.depression else 'no'} |"
             for lw in self.layers
         ]
+        rows += [f"| {label} | {why} |  |  |  |  |  |  |  |  |" for label, why in self.skipped.items()]
         return "\n".join([head, *rows])
 
     def figure(self, path=None):
@@ -305,6 +307,7 @@ class NetworkWindow:
             "weight_decay": self.weight_decay,
             "after_potential": self.after_potential,
             "layers": [lw.to_dict(matrices) for lw in self.layers],
+            "skipped": dict(self.skipped),
         }
 
 
@@ -461,8 +464,15 @@ def network_window(
     total = loss + 0.5 * weight_decay * sum((w**2).sum() for w in weights)
     grads = torch.autograd.grad(total, weights, allow_unused=True)
 
-    layers = []
+    layers, skipped = [], {}
     for (neuron_name, linear_name), grad in zip(found.items(), grads, strict=True):
+        if pairs is None and _static_input(
+            captured[linear_name], rec[_record_name(neuron_name, modules[neuron_name])]
+        ):
+            skipped[f"{linear_name} -> {neuron_name}"] = (
+                "input is not a spike train (a static input repeated over time, e.g. direct encoding)"
+            )
+            continue
         layers.append(
             _layer(
                 neuron_name,
@@ -478,7 +488,15 @@ def network_window(
                 fit_method,
             )
         )
-    return NetworkWindow(layers, float(loss.detach()), float(weight_decay), ap)
+    if not layers:
+        raise ValueError(f"no layer of {type(model).__name__} could be analysed: {skipped}")
+    return NetworkWindow(layers, float(loss.detach()), float(weight_decay), ap, skipped)
+
+
+def _static_input(chunks: list[torch.Tensor], neuron_record) -> bool:
+    """Whether a Linear saw one step (a static input broadcast over ``T``) while its neuron ran longer."""
+    steps_in = sum(c.shape[0] for c in chunks) if chunks and chunks[0].dim() >= 3 else 1
+    return steps_in == 1 and neuron_record.spikes.shape[0] > 1
 
 
 def _layer(

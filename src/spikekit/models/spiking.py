@@ -86,8 +86,9 @@ class SpikingMLP(nn.Module):
                 nn.Linear(a, b),
                 LIF(beta, threshold, reset, surrogate=surrogate, learn_beta=learn_beta),
             ]
-        self.hidden = nn.Sequential(*layers[1:]) if layers else nn.Identity()
+        # ``first`` before ``hidden`` so named_modules() lists each Linear before the neuron it drives
         self.first = layers[0] if layers else nn.Identity()
+        self.hidden = nn.Sequential(*layers[1:]) if layers else nn.Identity()
         self.out = nn.Linear(widths[-1], check_positive_int(n_out, "SpikingMLP: n_out"))
         reset = "none" if readout == "membrane" else "subtract"
         self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate)
