@@ -211,9 +211,30 @@ def _pct(x: float | None) -> str:
 
 # --- commands ------------------------------------------------------------------------------------------
 def cmd_train(args: argparse.Namespace) -> int:
+    # Under torchrun (WORLD_SIZE > 1) this starts the process group; for one process it does nothing.
+    from . import distributed
+
+    started = not distributed.is_initialized() and distributed.init(args.device)
+    try:
+        return _train(args, distributed)
+    finally:
+        if started:
+            distributed.cleanup()
+
+
+def _train(args: argparse.Namespace, distributed) -> int:
+    if not distributed.is_main():
+        args.no_progress = True  # progress bars, tables and --json come from rank 0 only
+    # One process per machine (local rank 0) loads first, so downloads and caches are not raced.
+    if distributed.local_rank() != 0:
+        distributed.barrier()
     train, test = _load_data(args)
+    if distributed.local_rank() == 0:
+        distributed.barrier()
     out = Path(args.out) if args.out else None
     row = _run_one(args.model, args, train, test, args.seed, out, args.resume)
+    if not distributed.is_main():
+        return 0
     headers = ["epoch", "lr", "train loss", "train acc %", "test acc %", "seconds"]
     rows = [
         [

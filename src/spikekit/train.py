@@ -5,6 +5,11 @@ Resume is exact: the data order of epoch ``e`` comes from a generator seeded wit
 learning rate is a pure function of the epoch, and the global RNG state (used by stochastic encoders and
 dropout) is saved after each epoch's evaluation. Checkpoints are loaded with ``weights_only=True`` only.
 
+Under ``torchrun`` (several processes, see :mod:`spikekit.distributed` and docs/distributed.md) the model is
+wrapped in ``DistributedDataParallel``, ``batch_size`` is the global batch, each global batch is split over
+the processes with ``DistributedSampler``, rank 0 alone writes checkpoints and metrics, and a
+deterministic model ends with the weights of a 1-process run (up to float rounding).
+
 Example:
     >>> cfg = TrainConfig(epochs=5, batch_size=64, optimizer="adam", lr=1e-3)
     >>> history = fit(model, train_set, test_set, cfg, out_dir="runs/mlp")
@@ -27,6 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from . import distributed as _dist
 from ._checks import check_choice, check_positive_int
 from .nn import Neuron, record
 
@@ -204,15 +210,34 @@ def evaluate(
         ``{"loss", "acc", "rates": {layer: mean output per neuron and step}}``.
     """
     x_all, y_all = _tensors(dataset)
-    time_axis = _time_axis(dataset)
     device = torch.device(device)
+    time_axis = _time_axis(dataset)
+    sums = _eval_sums(model, x_all, y_all, None, time_axis, batch_size, device, firing_rates, progress)
+    return _eval_result([sums])
+
+
+@torch.no_grad()
+def _eval_sums(
+    model: nn.Module,
+    x_all: torch.Tensor,
+    y_all: torch.Tensor,
+    indices: torch.Tensor | None,
+    time_axis: int,
+    batch_size: int,
+    device: torch.device,
+    firing_rates: bool,
+    progress: bool,
+) -> tuple[float, int, dict[str, float], int]:
+    """Summed loss, correct count, summed firing rates (weighted by batch size) and sample count over
+    ``indices`` (all samples when ``None``)."""
+    n = len(x_all) if indices is None else len(indices)
     was_training = model.training
     model.eval()
     has_neurons = any(isinstance(m, Neuron) for m in model.modules())
     total_loss, correct, sums = 0.0, 0, {}
-    bar = _progress(math.ceil(len(x_all) / batch_size), "eval", progress)
+    bar = _progress(math.ceil(n / batch_size), "eval", progress)
     try:
-        for idx in _batches(len(x_all), batch_size, None):
+        for idx in _batches(n, batch_size, indices):
             x, y = _inputs(x_all[idx], time_axis, device), y_all[idx].to(device)
             if firing_rates and has_neurons:
                 with record(model) as rec:
@@ -230,33 +255,97 @@ def evaluate(
         if bar is not None:
             bar.close()
         model.train(was_training)
-    n = len(x_all)
+    return total_loss, correct, sums, n
+
+
+def _eval_result(parts: Sequence[tuple[float, int, dict[str, float], int]]) -> dict[str, Any]:
+    """Combine the sums of :func:`_eval_sums` over shards (one per process) into loss, accuracy, rates."""
+    n = sum(p[3] for p in parts)
+    total_loss = sum(p[0] for p in parts)
+    correct = sum(p[1] for p in parts)
+    sums: dict[str, float] = {}
+    for p in parts:
+        for k, v in p[2].items():
+            sums[k] = sums.get(k, 0.0) + v
     return {"loss": total_loss / n, "acc": correct / n, "rates": {k: v / n for k, v in sums.items()}}
 
 
-def _train_epoch(model, opt, x_all, y_all, cfg: TrainConfig, epoch: int, device, progress: bool, time_axis=0):
+def _epoch_order(n: int, cfg: TrainConfig, epoch: int) -> torch.Tensor:
+    """Epoch ``epoch``'s data order: a permutation from a generator seeded with ``(seed, epoch)``."""
     g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + epoch)
-    order = torch.randperm(len(x_all), generator=g)
+    return torch.randperm(n, generator=g)
+
+
+def _shard_batches(order: torch.Tensor, batch_size: int, world: int, rank: int):
+    """This process's part of every global batch: ``(local_idx, global_size)`` per global batch.
+
+    ``DistributedSampler(shuffle=False)`` over the epoch's order gives rank ``r`` the positions
+    ``r, r + W, r + 2W, ...``; its ``k``-th run of ``batch_size / W`` of them lies inside global batch
+    ``k``, so the ranks together see exactly the 1-process run's batches. The sampler's padding (repeated
+    samples, to even out the ranks) is dropped; in a smaller last batch ranks may hold fewer samples, or
+    none (``local_idx`` is then empty).
+    """
+    from torch.utils.data import DistributedSampler
+
+    n = len(order)
+    sampler = DistributedSampler(range(n), num_replicas=world, rank=rank, shuffle=False, drop_last=False)
+    mine = order[torch.tensor(list(sampler), dtype=torch.long)[: len(range(rank, n, world))]]
+    local = batch_size // world
+    for k, start in enumerate(range(0, n, batch_size)):
+        yield mine[k * local : (k + 1) * local], min(batch_size, n - start)
+
+
+def _train_epoch(
+    model,
+    opt,
+    x_all,
+    y_all,
+    cfg: TrainConfig,
+    epoch: int,
+    device,
+    progress: bool,
+    time_axis=0,
+    world: int = 1,
+    rank: int = 0,
+):
+    order = _epoch_order(len(x_all), cfg, epoch)
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
     bar = _progress(math.ceil(len(x_all) / cfg.batch_size), f"epoch {epoch + 1}/{cfg.epochs}", progress)
+    if world == 1:
+        batches = ((idx, len(idx)) for idx in _batches(len(x_all), cfg.batch_size, order))
+    else:
+        batches = _shard_batches(order, cfg.batch_size, world, rank)
     try:
-        for idx in _batches(len(x_all), cfg.batch_size, order):
+        for k, (idx, global_n) in enumerate(batches):
+            real = len(idx) > 0
+            if not real:  # an empty share of a small last batch: a stand-in sample that counts 0 times
+                idx = order[k * cfg.batch_size : k * cfg.batch_size + 1]
             x, y = _inputs(x_all[idx], time_axis, device), y_all[idx].to(device)
             logits = model(x)
-            loss = F.cross_entropy(logits, y)
-            if not torch.isfinite(loss):
+            if world == 1:
+                loss = F.cross_entropy(logits, y)
+                batch_loss, batch_correct = float(loss.detach()), int((logits.argmax(1) == y).sum())
+            else:
+                # DDP averages gradients over the W ranks: scaling each rank's summed loss by W / global_n
+                # makes that average the gradient of the mean loss over the global batch, as in 1 process.
+                loss_sum = F.cross_entropy(logits, y, reduction="sum")
+                loss = loss_sum * (world / global_n if real else 0.0)
+                hits = float((logits.argmax(1) == y).sum())
+                total = _dist.all_reduce_sum([float(loss_sum.detach()), hits] if real else [0.0, 0.0])
+                batch_loss, batch_correct = float(total[0]) / global_n, int(total[1])
+            if not math.isfinite(batch_loss):
                 raise FloatingPointError(
-                    f"loss became {float(loss)} in epoch {epoch + 1}; lower the learning rate"
+                    f"loss became {batch_loss} in epoch {epoch + 1}; lower the learning rate"
                 )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip is not None:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
-            total_loss += float(loss.detach()) * len(idx)
-            correct += int((logits.argmax(1) == y).sum())
-            seen += len(idx)
+            total_loss += batch_loss * global_n
+            correct += batch_correct
+            seen += global_n
             if bar is not None:
                 bar.update()
                 bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
@@ -339,32 +428,50 @@ def fit(
     x_all, y_all = _tensors(train_set)
     if test_set is not None:
         _tensors(test_set)
-    device = resolve_device(config.device)
+    world = _dist.world_size()
+    if config.batch_size % world:
+        raise ValueError(
+            f"batch_size is the global batch, split evenly over the processes: batch_size="
+            f"{config.batch_size} is not divisible by the {world} processes (WORLD_SIZE={world}); "
+            f"use a multiple of {world}, e.g. {max(world, config.batch_size // world * world)}"
+        )
     out = Path(out_dir) if out_dir is not None else None
     if resume and out is None:
         raise ValueError("resume=True needs out_dir, where the checkpoint is")
-    if out is not None:
+    if world > 1:
+        _dist.init(config.device)  # a no-op when the caller (e.g. the CLI) started it already
+    rank, main = _dist.rank(), _dist.is_main()
+    device = _dist.device_for(config.device) if world > 1 else resolve_device(config.device)
+    if world > 1 and device.type != "cuda" and torch.distributed.get_backend() == "nccl":
+        raise ValueError(f"the process group uses NCCL, which needs CUDA devices, but device is {device}")
+    if out is not None and main:
         out.mkdir(parents=True, exist_ok=True)
     ckpt_path = out / "checkpoint.pt" if out is not None else None
     metrics_path = out / "metrics.jsonl" if out is not None else None
 
-    torch.manual_seed(config.seed)
+    # Rank r draws its encoders' and dropout's randomness from seed + r (rank 0 = the 1-process run).
+    torch.manual_seed(config.seed + rank)
     model.to(device)
     history: list[dict[str, Any]] = []
     start = 0
     opt = _make_optimizer(model, config, config.lr_at(0))
     if resume:
-        ckpt = load_checkpoint(ckpt_path, map_location=device)
+        ckpt = _load_for_resume(ckpt_path, device, world)
         saved = TrainConfig.from_dict(ckpt["config"])
         if replace(saved, epochs=config.epochs, device=config.device) != config:
             raise ValueError(f"resume: the checkpoint was trained with {saved}, not {config}")
         model.load_state_dict(ckpt["model"])
         if not config.fresh_optimizer_each_epoch:
             opt.load_state_dict(ckpt["optimizer"])
-        torch.set_rng_state(ckpt["rng"]["torch"])
-        if device.type == "cuda" and "cuda" in ckpt["rng"]:
-            torch.cuda.set_rng_state(ckpt["rng"]["cuda"])
+        _set_rng(ckpt["rng"], device, config, world, rank)
         history, start = list(ckpt["history"]), int(ckpt["epoch"])
+    # Several processes: DDP averages the gradients in backward. The optimizer, evaluation and
+    # checkpoints use the bare module, so checkpoints are the same as a single process's.
+    net = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
     for epoch in range(start, config.epochs):
         lr = config.lr_at(epoch)
@@ -374,7 +481,17 @@ def fit(
             group["lr"] = lr
         t0 = time.perf_counter()
         train_loss, train_acc = _train_epoch(
-            model, opt, x_all, y_all, config, epoch, device, progress, _time_axis(train_set)
+            net,
+            opt,
+            x_all,
+            y_all,
+            config,
+            epoch,
+            device,
+            progress and main,
+            _time_axis(train_set),
+            world=world,
+            rank=rank,
         )
         seconds = time.perf_counter() - t0
         row: dict[str, Any] = {
@@ -385,23 +502,72 @@ def fit(
             "seconds": seconds,
         }
         if test_set is not None:
-            ev = evaluate(model, test_set, batch_size=config.eval_batch_size, device=device)
+            if world == 1:
+                ev = evaluate(model, test_set, batch_size=config.eval_batch_size, device=device)
+            else:  # each rank evaluates a contiguous 1/W of the test set; the sums are gathered
+                x_te, y_te = _tensors(test_set)
+                shard = torch.tensor_split(torch.arange(len(x_te)), world)[rank]
+                axis, eval_bs = _time_axis(test_set), config.eval_batch_size
+                sums = _eval_sums(model, x_te, y_te, shard, axis, eval_bs, device, True, False)
+                ev = _eval_result(_dist.all_gather_object(sums))
             row.update(test_loss=ev["loss"], test_acc=ev["acc"], rates=ev["rates"])
         history.append(row)
         if ckpt_path is not None:
-            rng = {"torch": torch.get_rng_state()}
-            if device.type == "cuda":
-                rng["cuda"] = torch.cuda.get_rng_state()
-            payload = {
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "schedule": {"name": config.schedule, "next_epoch": epoch + 1, "lr": lr},
-                "epoch": epoch + 1,
-                "rng": rng,
-                "config": config.to_dict(),
-                "history": history,
-                "extra": extra or {},
-            }
-            save_checkpoint(ckpt_path, payload)
-            _write_metrics(metrics_path, history)
+            rng = _rng_state(device)
+            if world > 1:
+                rng = dict(rng, ranks=_dist.all_gather_object(rng))
+            if main:
+                payload = {
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "schedule": {"name": config.schedule, "next_epoch": epoch + 1, "lr": lr},
+                    "epoch": epoch + 1,
+                    "rng": rng,
+                    "config": config.to_dict(),
+                    "history": history,
+                    "extra": extra or {},
+                }
+                save_checkpoint(ckpt_path, payload)
+                _write_metrics(metrics_path, history)
+            _dist.barrier()  # no rank runs ahead of (or reads before) rank 0's checkpoint
     return FitResult(history=history, checkpoint=ckpt_path, metrics=metrics_path)
+
+
+def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:
+    rng = {"torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        rng["cuda"] = torch.cuda.get_rng_state(device)
+    return rng
+
+
+def _set_rng(rng: dict[str, Any], device: torch.device, config: TrainConfig, world: int, rank: int) -> None:
+    """Restore this rank's RNG state: its own when the checkpoint has one per rank for this many processes,
+    rank 0's (or a 1-process run's) for rank 0; other ranks are reseeded from ``(seed, rank)``."""
+    per_rank = rng.get("ranks")
+    if per_rank is not None and len(per_rank) == world:
+        mine = per_rank[rank]
+    elif rank == 0:
+        mine = rng
+    else:
+        torch.manual_seed(config.seed + rank)
+        return
+    torch.set_rng_state(mine["torch"])
+    if device.type == "cuda" and "cuda" in mine:
+        torch.cuda.set_rng_state(mine["cuda"], device)
+
+
+def _load_for_resume(path: Path, device: torch.device, world: int) -> dict[str, Any]:
+    """The checkpoint to resume from. Several processes: rank 0 reads it (no shared file system needed)
+    and sends it to the others, who raise the same error when rank 0 cannot read it."""
+    if world == 1:
+        return load_checkpoint(path, map_location=device)
+    got: Any = None
+    if _dist.is_main():
+        try:
+            got = load_checkpoint(path, map_location="cpu")
+        except Exception as err:  # noqa: BLE001 - sent to the other ranks, raised everywhere below
+            got = err
+    got = _dist.broadcast_object(got)
+    if isinstance(got, BaseException):
+        raise got
+    return got
