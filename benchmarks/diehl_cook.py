@@ -36,6 +36,7 @@ RUNS = {
     "mnist10k-100": dict(neurons=100, dataset="mnist-10k", epochs=1, target=0.80),
     "mnist10k-400": dict(neurons=400, dataset="mnist-10k", epochs=EPOCHS_400, target=0.85),
     "mnist-100": dict(neurons=100, dataset="mnist", epochs=1, paper=0.829),
+    "mnist-400": dict(neurons=400, dataset="mnist", epochs=1, paper=0.870),
     "fashion-100": dict(neurons=100, dataset="fashion-mnist", epochs=1),
 }
 BATCHING = (("online", 1), ("batch", 10), ("batch", 32), ("batch", 100))

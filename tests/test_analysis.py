@@ -423,7 +423,8 @@ def test_network_window_skips_a_layer_fed_by_a_static_input_and_says_why():
     x, y = torch.rand(5, 16, dtype=torch.float64), torch.tensor([0, 1, 2, 0, 1])
     res = an.network_window(model, x, y)
     assert [lw.label for lw in res.layers] == ["out -> out_lif"]
-    assert list(res.skipped) == ["first -> hidden.0"] and "not a spike train" in res.skipped["first -> hidden.0"]
+    assert list(res.skipped) == ["first -> hidden.0"]
+    assert "not a spike train" in res.skipped["first -> hidden.0"]
     assert "first -> hidden.0" in res.markdown() and res.to_dict()["skipped"] == res.skipped
     with pytest.raises(ValueError, match="do not line up"):  # named explicitly, it is still an error
         an.network_window(model, x, y, pairs={"hidden.0": "first"})

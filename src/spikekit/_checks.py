@@ -22,7 +22,13 @@ def check_tensor(x: Any, name: str) -> torch.Tensor:
 def check_finite(x: torch.Tensor, name: str) -> torch.Tensor:
     """Raise ``ValueError`` if ``x`` holds NaN or an infinity."""
     check_tensor(x, name)
-    if x.is_floating_point() and not bool(torch.isfinite(x.detach()).all()):
+    # One reduction first: a NaN or an infinity makes the sum non-finite; only then (or if a large sum
+    # overflowed) look element by element.
+    if (
+        x.is_floating_point()
+        and not bool(torch.isfinite(x.detach().sum()))
+        and not bool(torch.isfinite(x.detach()).all())
+    ):
         n_nan = int(torch.isnan(x).sum())
         n_inf = int(torch.isinf(x).sum())
         raise ValueError(

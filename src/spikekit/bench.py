@@ -75,8 +75,12 @@ class _Box:
         self.tensor = tensor
 
 
-def saved_bytes(forward: Callable[[], torch.Tensor]) -> int:
-    """Bytes of distinct storages the autograd graph of ``forward()`` holds for backward."""
+def saved_bytes(forward: Callable[[], torch.Tensor], exclude: Iterable[torch.Tensor] = ()) -> int:
+    """Bytes of distinct storages the autograd graph of ``forward()`` holds for backward.
+
+    Storages of the tensors in ``exclude`` (the layer's parameters, which exist anyway) are not counted.
+    """
+    skip = {t.untyped_storage().data_ptr() for t in exclude}
     boxes: list[weakref.ref] = []
 
     def pack(t: torch.Tensor) -> _Box:
@@ -91,7 +95,8 @@ def saved_bytes(forward: Callable[[], torch.Tensor]) -> int:
         box = ref()
         if box is not None:
             storage = box.tensor.untyped_storage()
-            storages[storage.data_ptr()] = storage.nbytes()
+            if storage.data_ptr() not in skip:
+                storages[storage.data_ptr()] = storage.nbytes()
     del out
     return sum(storages.values())
 
@@ -162,6 +167,24 @@ class _FunctionalLIF(nn.Module):
         return sk.kernels.multistep(sk.functional.lif_step, x, state, params, backend=self.backend)[0]
 
 
+class _LinearLIFRecompute:
+    """``LinearLIF(F, F, memory="recompute")`` in place of the workload's Linear + LIF.
+
+    The layer contains the Linear, so :func:`bench_layer` binds it to the workload's ``Linear`` (the same
+    weight and bias Parameters, see :meth:`spikekit.nn.LinearLIF.from_modules`) and feeds it ``x``: the
+    same work as the other rows (one Linear, then the same LIF), measured as one layer.
+    """
+
+    includes_linear = True
+
+    def __init__(self, backend: str, device: torch.device) -> None:
+        self.backend, self.device = backend, device
+
+    def bind(self, linear: nn.Linear) -> nn.Module:
+        lif = _spikekit_layer(self.backend).to(self.device)
+        return sk.nn.LinearLIF.from_modules(linear, lif, memory="recompute")
+
+
 PEER_LAYERS = {"snntorch": _snntorch_layer, "spikingjelly": _spikingjelly_layer, "norse": _norse_layer}
 PEER_PACKAGES = {"snntorch": "snntorch", "spikingjelly": "spikingjelly", "norse": "norse"}
 
@@ -187,6 +210,7 @@ def candidates(device: torch.device, peers: Iterable[str] = PEERS) -> dict[str, 
         out[f"spikekit[{backend}]"] = lambda b=backend: _spikekit_layer(b).to(device)
     fast = "triton" if "spikekit[triton]" in out else "fused"
     out[f"spikekit[{fast}] functional"] = lambda b=fast: _FunctionalLIF(b).to(device)
+    out[f"spikekit[{fast}] recompute"] = lambda b=fast: _LinearLIFRecompute(b, device)
     versions = peer_versions(peers)
     for name in peers:
         if versions[name] is not None:
@@ -208,6 +232,12 @@ def _layer_input(steps: int, batch: int, features: int, device: torch.device, se
         linear.weight.normal_(0.0, 1.5 / features**0.5, generator=None)
         linear.bias.fill_(0.1)
     return x, linear
+
+
+def _parameters(layer: Any) -> list[torch.Tensor]:
+    """Parameters and buffers of a layer under test (a module, or a peer's wrapper holding ``.module``)."""
+    module = layer if isinstance(layer, nn.Module) else getattr(layer, "module", None)
+    return [*module.parameters(), *module.buffers()] if isinstance(module, nn.Module) else []
 
 
 def bench_layer(
@@ -232,28 +262,41 @@ def bench_layer(
     median, times = time_median(linear_only, repeats, warmup, device)
     rows["Linear alone"] = {"seconds": median, "times": times}
     if memory:
-        rows["Linear alone"]["saved_bytes"] = saved_bytes(lambda: linear(x))
+        rows["Linear alone"]["saved_bytes"] = saved_bytes(lambda: linear(x), exclude=linear.parameters())
     reference = None
-    for name, build in layers.items():
+    # the reference first, so every other spikekit row is compared with it
+    for name, build in sorted(layers.items(), key=lambda item: item[0] != "spikekit[torch]"):
         neuron = build()
+        includes_linear = getattr(neuron, "includes_linear", False)
+        if includes_linear:  # Linear + LIF in one layer: give it the workload's Linear, then feed it x
+            neuron = neuron.bind(linear)
+
+        def current(includes_linear: bool = includes_linear) -> torch.Tensor:
+            return x if includes_linear else linear(x)
 
         def step(neuron: Any = neuron) -> None:
             linear.zero_grad(set_to_none=True)
-            neuron(linear(x)).sum().backward()
+            neuron(current()).sum().backward()
 
         median, times = time_median(step, repeats, warmup, device)
         row: dict[str, Any] = {"seconds": median, "times": times}
         with torch.no_grad():
-            out = neuron(linear(x))
+            out = neuron(current())
         row["firing_rate"] = float(out.float().mean())
         if name == "spikekit[torch]":
             reference = out
         elif name.startswith("spikekit") and reference is not None:
             row["spikes_equal_reference"] = bool(torch.equal(out, reference))
         if memory:
-            cur = linear(x).detach().requires_grad_(True)
-            row["saved_bytes"] = saved_bytes(lambda neuron=neuron: neuron(linear(x)))
-            row["neuron_saved_bytes"] = saved_bytes(lambda neuron=neuron, cur=cur: neuron(cur))
+            params = [*linear.parameters(), *_parameters(neuron)]
+            row["saved_bytes"] = saved_bytes(
+                lambda neuron=neuron, current=current: neuron(current()), exclude=params
+            )
+            if not includes_linear:  # no "neuron alone" in a layer that includes the Linear
+                cur = linear(x).detach().requires_grad_(True)
+                row["neuron_saved_bytes"] = saved_bytes(
+                    lambda neuron=neuron, cur=cur: neuron(cur), exclude=_parameters(neuron)
+                )
         rows[name] = row
     return {"T": steps, "B": batch, "F": features, "rows": rows}
 
@@ -316,19 +359,33 @@ class SeedNetOriginal(nn.Module):
 
 
 class SeedNetSpikekit(nn.Module):
-    """The same network in spikekit: whole sequences, fused refractory neurons, the membrane via trace."""
+    """The same network in spikekit: whole sequences, fused refractory neurons, the membrane via trace.
 
-    def __init__(self, steps: int = 128, backend: str = "fused") -> None:
+    ``input="materialized"``: :func:`spikekit.encode.flicker` (``[T, B, 784]``) then ``fc1``;
+    ``"streamed"``: :func:`spikekit.functional.flicker_linear` (chunks of time, Philox masks regenerated in
+    backward; the masks of ``seed`` are ``flicker_masks((B, 784), T, seed)``).
+    """
+
+    def __init__(self, steps: int = 128, backend: str = "fused", input: str = "materialized") -> None:
         super().__init__()
-        self.steps = steps
+        self.steps, self.streamed = steps, input == "streamed"
         self.fc1, self.fc2 = nn.Linear(28 * 28, 100), nn.Linear(100, 10)
         self.n1 = sk.nn.RefractoryLIF(decay=0.9, threshold=1.0, penalty=1.5, backend=backend)
         self.n2 = sk.nn.RefractoryLIF(decay=0.9, threshold=1.0, penalty=1.5, backend=backend)
 
-    def forward(self, x: torch.Tensor, masks: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, masks: torch.Tensor | None = None, seed: int | None = None
+    ) -> torch.Tensor:
         x = x.view(x.size(0), -1)
-        seq = sk.encode.flicker(x, self.steps) if masks is None else masks * x  # [T, B, 784]
-        _, v2, _ = self.n2.trace(self.fc2(self.n1(self.fc1(seq))))
+        if self.streamed:
+            if masks is not None:
+                raise ValueError("the streamed input draws its own masks: pass the seed of flicker_masks")
+            seed = int(torch.randint(0, 2**62, (1,))) if seed is None else seed
+            cur = sk.functional.flicker_linear(x, self.fc1.weight, self.fc1.bias, self.steps, seed)
+        else:
+            seq = sk.encode.flicker(x, self.steps) if masks is None else masks * x  # [T, B, 784]
+            cur = self.fc1(seq)
+        _, v2, _ = self.n2.trace(self.fc2(self.n1(cur)))
         return torch.log_softmax(v2.mean(0), dim=-1)
 
 
@@ -353,6 +410,10 @@ def bench_train(
         model = SeedNetSpikekit(steps, backend).to(device)
         _copy_weights(models["original code"], model)
         models[f"spikekit[{backend}]"] = model
+        if backend == "fused":
+            model = SeedNetSpikekit(steps, backend, input="streamed").to(device)
+            _copy_weights(models["original code"], model)
+            models[f"spikekit[{backend}] streamed"] = model
     check = _same_mathematics(models, images, target, steps)
     rows = {}
     for name, model in models.items():
@@ -369,12 +430,18 @@ def bench_train(
 
 
 def _same_mathematics(models: dict[str, nn.Module], images, target, steps: int) -> dict[str, float]:
-    """Max relative difference of loss and weight gradients from the original's, on shared masks."""
-    masks = torch.rand(steps, images.shape[0], 28 * 28, device=images.device)
+    """Max relative difference of loss and weight gradients from the original's, on shared masks.
+
+    The masks are a Philox stream's (:func:`spikekit.functional.flicker_masks`), so that the streamed
+    input, which generates them itself from the seed, gets the same ones as every other model.
+    """
+    seed = 12345
+    masks = sk.functional.flicker_masks((images.shape[0], 28 * 28), steps, seed, device=images.device)
     grads = {}
     for name, model in models.items():
         model.zero_grad()
-        loss = torch.nn.functional.nll_loss(model(images, masks), target)
+        given = {"seed": seed} if getattr(model, "streamed", False) else {"masks": masks}
+        loss = torch.nn.functional.nll_loss(model(images, **given), target)
         loss.backward()
         grads[name] = [loss.detach()] + [p.grad.detach().clone() for p in model.parameters()]
     base = grads.pop("original code")
@@ -473,14 +540,20 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
                 out.append(_target("saved for backward, layer, vs snntorch (ratio)", ratio, 0.5, below=True))
                 ratio = entry["rows"][best]["neuron_saved_bytes"] / snn["neuron_saved_bytes"]
                 out.append(_target("saved for backward, neuron alone, vs snntorch", ratio, 0.5, below=True))
+            recompute = entry["rows"].get(f"{best} recompute", {})
+            if "saved_bytes" in snn and "saved_bytes" in recompute:
+                ratio = recompute["saved_bytes"] / snn["saved_bytes"]
+                name = f"saved for backward, layer, {best} recompute vs snntorch (ratio)"
+                out.append(_target(name, ratio, 0.5, below=True))
         if shape == (100, 16, 4096):
             overhead = ours / _seconds(entry, "Linear alone") - 1
             out.append(_target("neuron's cost over Linear alone at 100x16x4096", overhead, 0.10, below=True))
     if result.get("train"):
         rows = result["train"]["rows"]
-        if best in rows:
-            speed = rows["original code"]["seconds"] / rows[best]["seconds"]
-            out.append(_target(f"training step, original code / {best}", speed, 2.0))
+        for name in (best, f"{best} streamed"):
+            if name in rows:
+                speed = rows["original code"]["seconds"] / rows[name]["seconds"]
+                out.append(_target(f"training step, original code / {name}", speed, 2.0))
     return out
 
 

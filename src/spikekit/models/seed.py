@@ -6,8 +6,10 @@ image times a fresh uniform(0, 1) mask (:func:`spikekit.encode.flicker`); two la
 :class:`~spikekit.nn.RefractoryLIF` (784-100-10, Xavier-uniform weights, default biases); the logits are
 layer 2's (one-step-delayed) inner state reduced over time from step 0 with a **mean** — the code's two
 reducers are swapped with respect to its docstring, which says sum (``reducer="sum"`` gives that).
-Trained with ``log_softmax`` + NLL (= cross-entropy on these logits). ``SeedANN`` is its 784-100-10 ReLU
-baseline with the same input shift.
+Trained with ``log_softmax`` + NLL (= cross-entropy on these logits). ``input="streamed"`` computes the
+same mathematics with :func:`spikekit.functional.flicker_linear` (masks from a counter-based generator,
+never materialised over time: faster and lighter, another random stream of the same distribution).
+``SeedANN`` is its 784-100-10 ReLU baseline with the same input shift.
 """
 
 from __future__ import annotations
@@ -17,7 +19,10 @@ from torch import nn
 
 from .._checks import check_choice, check_positive_int
 from ..encode import flicker
+from ..functional.flicker_linear import flicker_linear
 from ..nn import RefractoryLIF
+
+INPUTS = ("materialized", "streamed")
 
 __all__ = ["SeedSNN", "SeedANN"]
 
@@ -33,6 +38,11 @@ class SeedSNN(nn.Module):
         reset: ``"seed"`` (the code) or ``"prose"`` (the write-up's ``inner - (penalty + out)``).
         spike: ``"graded"`` (the code) or ``"binary"`` (Heaviside spikes with a surrogate).
         shift: added to the [0, 1] image before the flicker (-0.5).
+        input: ``"materialized"`` (the default: :func:`~spikekit.encode.flicker` then ``fc1``, masks from
+            ``torch.rand``) or ``"streamed"`` (:func:`~spikekit.functional.flicker_linear`: the same
+            computation in chunks of time, masks from a Philox stream whose seed is drawn from torch's
+            global generator at each call, so ``torch.manual_seed`` still fixes everything).
+        backend: multi-step backend of both neuron layers (``"torch"``, ``"fused"``, ...).
 
     Shape:
         images ``[B, ...]`` with ``n_in`` values each, in [0, 1] -> logits ``[B, n_out]``.
@@ -51,24 +61,31 @@ class SeedSNN(nn.Module):
         reset: str = "seed",
         spike: str = "graded",
         shift: float = -0.5,
+        input: str = "materialized",
+        backend: str = "torch",
     ) -> None:
         super().__init__()
         for name, value in (("n_in", n_in), ("hidden", hidden), ("n_out", n_out), ("steps", steps)):
             check_positive_int(value, f"SeedSNN: {name}")
         self.reducer = check_choice(reducer, "SeedSNN: reducer", ("mean", "sum"))
+        self.input = check_choice(input, "SeedSNN: input", INPUTS)
         self.steps, self.shift = steps, shift
         self.fc1 = nn.Linear(n_in, hidden)
-        self.lif1 = RefractoryLIF(decay, threshold, penalty, reset=reset, spike=spike)
+        self.lif1 = RefractoryLIF(decay, threshold, penalty, reset=reset, spike=spike, backend=backend)
         self.fc2 = nn.Linear(hidden, n_out)
-        self.lif2 = RefractoryLIF(decay, threshold, penalty, reset=reset, spike=spike)
+        self.lif2 = RefractoryLIF(decay, threshold, penalty, reset=reset, spike=spike, backend=backend)
         for p in self.parameters():  # the original's init_parameters(): Xavier on every matrix
             if p.dim() >= 2:
                 nn.init.xavier_uniform_(p)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         x = images.flatten(1) + self.shift  # [B, F]
-        x_t = flicker(x, self.steps)  # [T, B, F]
-        h = self.lif1(self.fc1(x_t))
+        if self.input == "streamed":
+            seed = int(torch.randint(0, 2**62, (1,)))  # from the global generator: manual_seed fixes it
+            current = flicker_linear(x, self.fc1.weight, self.fc1.bias, self.steps, seed)  # [T, B, H]
+        else:
+            current = self.fc1(flicker(x, self.steps))  # flicker: [T, B, F]
+        h = self.lif1(current)
         _, inner2, _ = self.lif2.trace(self.fc2(h))  # layer 2's delayed inner state, [T, B, C]
         return inner2.mean(0) if self.reducer == "mean" else inner2.sum(0)
 
