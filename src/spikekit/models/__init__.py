@@ -1,5 +1,7 @@
-"""Reference models: the original experiment's SNN and ANN, spiking MLP and CNN, and a registry by name."""
+"""Reference models: the original experiment's SNN and ANN, spiking MLP, CNN and RNN, Diehl & Cook's
+STDP network, and a registry by name."""
 
+from .diehl_cook import DiehlCook
 from .registry import MODELS, build_model, count_parameters, model_from_checkpoint
 from .seed import SeedANN, SeedSNN
 from .spiking import SpikingCNN, SpikingMLP, SpikingRNN
@@ -10,6 +12,7 @@ __all__ = [
     "SpikingMLP",
     "SpikingCNN",
     "SpikingRNN",
+    "DiehlCook",
     "MODELS",
     "build_model",
     "count_parameters",
