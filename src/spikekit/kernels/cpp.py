@@ -35,31 +35,44 @@ def _flags() -> list[str]:
     return BASE_FLAGS + (["-mavx2"] if capability in ("AVX2", "AVX512") else [])
 
 
-@functools.lru_cache(maxsize=1)
-def _load() -> ModuleType | None:
+def build(
+    prefix: str, what: str, source: str, functions: list[str], flags: list[str], fallback: str
+) -> ModuleType | None:
+    """Compile ``source`` with ``load_inline`` (cached by PyTorch under a name hashing source, flags and
+    torch version); ``None``, with one warning saying ``what`` failed and ``fallback``, if it cannot be."""
     from torch.utils.cpp_extension import load_inline
 
-    flags = _flags()
-    digest = hashlib.sha256((SOURCE + " ".join(flags) + torch.__version__).encode()).hexdigest()[:12]
+    digest = hashlib.sha256((source + " ".join(flags) + torch.__version__).encode()).hexdigest()[:12]
     try:
         return load_inline(
-            name=f"spikekit_fused_{digest}",
-            cpp_sources=SOURCE,
-            functions=FUNCTIONS,
+            name=f"{prefix}_{digest}",
+            cpp_sources=source,
+            functions=functions,
             extra_cflags=flags,
             extra_ldflags=["-fopenmp"],
             verbose=False,
         )
     except (RuntimeError, OSError, ImportError) as err:  # compiler or headers missing, build failed
-        reason = str(err).strip().splitlines()
+        lines = str(err).strip().splitlines()
+        reason = lines[-1] if lines else type(err).__name__
         warnings.warn(
-            f"spikekit: the C++ engine of the 'fused' backend could not be built "
-            f"({reason[-1] if reason else type(err).__name__}); "
-            "'fused' runs its PyTorch engine instead",
+            f"spikekit: {what} could not be built ({reason}); {fallback}",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         return None
+
+
+@functools.lru_cache(maxsize=1)
+def _load() -> ModuleType | None:
+    return build(
+        "spikekit_fused",
+        "the C++ engine of the 'fused' backend",
+        SOURCE,
+        FUNCTIONS,
+        _flags(),
+        "'fused' runs its PyTorch engine instead",
+    )
 
 
 def available() -> bool:

@@ -22,8 +22,6 @@ CPU). They agree bit for bit (tested).
 from __future__ import annotations
 
 import functools
-import hashlib
-import warnings
 from types import ModuleType
 
 import torch
@@ -59,28 +57,16 @@ def _flags() -> list[str]:
 
 @functools.lru_cache(maxsize=1)
 def _load() -> ModuleType | None:
-    from torch.utils.cpp_extension import load_inline
+    from .cpp import build
 
-    flags = _flags()
-    digest = hashlib.sha256((SOURCE + " ".join(flags) + torch.__version__).encode()).hexdigest()[:12]
-    try:
-        return load_inline(
-            name=f"spikekit_rng_{digest}",
-            cpp_sources=SOURCE,
-            functions=FUNCTIONS,
-            extra_cflags=flags,
-            extra_ldflags=["-fopenmp"],
-            verbose=False,
-        )
-    except (RuntimeError, OSError, ImportError) as err:  # compiler or headers missing, build failed
-        reason = str(err).strip().splitlines()
-        warnings.warn(
-            f"spikekit: the C++ Philox generator could not be built "
-            f"({reason[-1] if reason else type(err).__name__}); its PyTorch reference runs instead (slow)",
-            RuntimeWarning,
-            stacklevel=3,
-        )
-        return None
+    return build(
+        "spikekit_rng",
+        "the C++ Philox generator",
+        SOURCE,
+        FUNCTIONS,
+        _flags(),
+        "its PyTorch reference runs instead (slow)",
+    )
 
 
 def available() -> bool:

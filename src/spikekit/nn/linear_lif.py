@@ -6,7 +6,7 @@ this module holds the Linear's weights and the neuron's parameters and calls tha
 
 from __future__ import annotations
 
-import math
+import copy
 
 import torch
 import torch.nn.functional as tf
@@ -17,8 +17,7 @@ from .._checks import check_choice, check_finite, check_positive_int, check_tens
 from ..functional.linear_lif import MEMORY_MODES, linear_lif
 from ..kernels import resolve_backend
 from ..surrogate import Surrogate
-from .neuron import Neuron
-from .neurons import LIF, Shape, _shape
+from .neurons import LIF, Shape
 
 __all__ = ["LinearLIF"]
 
@@ -66,29 +65,25 @@ class LinearLIF(nn.Module):
         backend: str = "torch",
         memory: str = "fast",
     ) -> None:
-        super().__init__()
         name = type(self).__name__
-        self.in_features = check_positive_int(in_features, f"{name}: in_features")
-        self.out_features = check_positive_int(out_features, f"{name}: out_features")
+        check_positive_int(in_features, f"{name}: in_features")
+        check_positive_int(out_features, f"{name}: out_features")
+        lif = LIF(
+            beta, threshold, reset, surrogate, detach_reset, learn_beta, learn_threshold, shape, backend
+        )
+        self._wrap(nn.Linear(in_features, out_features, bias=bias), lif, memory)
+
+    def _wrap(self, linear: nn.Linear, lif: LIF, memory: str) -> None:
+        """Hold ``linear`` and ``lif`` as submodules (their parameters, not copies) and check ``memory``."""
+        nn.Module.__init__(self)
+        name = type(self).__name__
         check_choice(memory, f"{name}: memory", MEMORY_MODES)
-        resolve_backend(backend, F.lif_step)
-        if memory == "recompute" and backend == "torch":
+        if memory == "recompute" and lif.backend == "torch":
             raise ValueError(
                 f"{name}: memory='recompute' runs a fused LIF engine, but backend='torch' is the reference "
                 "loop; pass backend='fused', 'triton' or 'auto' (or memory='fast')"
             )
-        self.backend, self.memory = backend, memory
-        self.weight = nn.Parameter(torch.empty(out_features, in_features))
-        if bias:
-            self.bias = nn.Parameter(torch.empty(out_features))
-        else:
-            self.register_parameter("bias", None)
-        Neuron._scalar(self, "beta", beta, learn_beta, _shape(shape))  # type: ignore[arg-type]
-        Neuron._scalar(self, "threshold", threshold, learn_threshold, _shape(shape))  # type: ignore[arg-type]
-        self.reset, self.surrogate = reset, Neuron._surrogate(surrogate)
-        self.detach_reset = detach_reset
-        self.reset_parameters()
-        self.params()
+        self.linear, self.lif, self.memory = linear, lif, memory
 
     @classmethod
     def from_modules(
@@ -96,40 +91,33 @@ class LinearLIF(nn.Module):
     ) -> LinearLIF:
         """``lif(linear(x))`` as one layer that shares their parameters and buffers (no copies).
 
-        ``backend=None`` takes ``lif.backend``.
+        ``backend=None`` takes ``lif.backend``; another backend runs a copy of ``lif`` sharing its tensors.
         """
         if not isinstance(linear, nn.Linear):
             raise TypeError(f"LinearLIF.from_modules: linear must be nn.Linear, got {type(linear).__name__}")
         if not isinstance(lif, LIF):
             raise TypeError(f"LinearLIF.from_modules: lif must be spikekit.nn.LIF, got {type(lif).__name__}")
-        layer = cls(
-            linear.in_features, linear.out_features, bias=linear.bias is not None, reset=lif.reset,
-            surrogate=lif.surrogate, detach_reset=lif.detach_reset,
-            backend=lif.backend if backend is None else backend, memory=memory,
-        )  # fmt: skip
-        layer.weight = linear.weight
-        if linear.bias is not None:
-            layer.bias = linear.bias
-        for name in ("beta", "threshold"):
-            value = getattr(lif, name)
-            delattr(layer, name)
-            if isinstance(value, nn.Parameter):
-                layer.register_parameter(name, value)
-            else:
-                layer.register_buffer(name, value)
-        layer.params()
+        if backend is not None and backend != lif.backend:
+            resolve_backend(backend, F.lif_step)
+            lif = copy.copy(lif)  # shallow: the same beta / threshold tensors, another backend
+            lif.backend = backend
+        layer = cls.__new__(cls)
+        layer._wrap(linear, lif, memory)
         return layer
 
-    def reset_parameters(self) -> None:
-        """The initialisation of :class:`torch.nn.Linear`."""
-        nn.init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features)
-            nn.init.uniform_(self.bias, -bound, bound)
+    # the Linear's and the neuron's tensors, under the names nn.Linear and LIF give them
+    in_features = property(lambda self: self.linear.in_features)
+    out_features = property(lambda self: self.linear.out_features)
+    weight = property(lambda self: self.linear.weight)
+    bias = property(lambda self: self.linear.bias)
+    beta = property(lambda self: self.lif.beta)
+    threshold = property(lambda self: self.lif.threshold)
+    backend = property(lambda self: self.lif.backend)
+    surrogate = property(lambda self: self.lif.surrogate)
 
     def params(self) -> F.LIFParams:
         """The neuron's parameter object (validated)."""
-        return F.LIFParams(self.beta, self.threshold, self.reset, self.surrogate, self.detach_reset)
+        return self.lif.params()
 
     # --- running --------------------------------------------------------------------------------
     def init_state(self, x_t: torch.Tensor) -> F.LIFState:
@@ -202,12 +190,4 @@ class LinearLIF(nn.Module):
         return out, state
 
     def extra_repr(self) -> str:
-        p = self.params()
-        parts = [f"in_features={self.in_features}", f"out_features={self.out_features}"]
-        parts.append(f"bias={self.bias is not None}")
-        for key in ("beta", "threshold"):
-            value = getattr(p, key)
-            shown = f"{value.item():.4g}" if value.numel() == 1 else f"tensor{tuple(value.shape)}"
-            parts.append(f"{key}={shown}")
-        parts += [f"reset={p.reset}", f"surrogate={p.surrogate}", f"detach_reset={p.detach_reset}"]
-        return ", ".join(parts) + f", backend={self.backend!r}, memory={self.memory!r}"
+        return f"memory={self.memory!r}"
