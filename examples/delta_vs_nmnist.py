@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 
 import spikekit as sk
 from spikekit.data.events import load_events
-from spikekit.plot_events import bin_events
+from spikekit.plot.events import bin_events
 
 SIZE = 34  # N-MNIST's sensor is 34 x 34
 DURATION_MS = 315.0  # three saccades of 105 ms

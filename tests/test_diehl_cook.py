@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from spikekit.learning import Connection, plots
+from spikekit.learning import Connection
 from spikekit.learning.run import run_stdp, summary
 from spikekit.models.diehl_cook import (
     DiehlCook,
@@ -18,6 +18,7 @@ from spikekit.models.diehl_cook import (
     diehl_cook_init,
     diehl_cook_step,
 )
+from spikekit.plot import learning as plots
 
 D = torch.float64
 
@@ -303,7 +304,7 @@ def test_plots_return_figures_and_save_png(tmp_path):
         plots.receptive_fields(w, (8, 8), labels=labels[:3])
     with pytest.raises(ValueError, match=r"labels must lie in \[-1, 1\]"):
         plots.neuron_labels(labels, 2)
-    with pytest.raises(ValueError, match="path must end with .png"):
-        plots.neuron_labels(labels, 3, path=tmp_path / "x.svg")
+    with pytest.raises(ValueError, match=r"path must end with one of \.png, \.svg, \.pdf"):
+        plots.neuron_labels(labels, 3, path=tmp_path / "x.txt")
     with pytest.raises(ValueError, match="history must be a non-empty list"):
         plots.threshold_histograms([])

@@ -1,4 +1,4 @@
-"""Tests of spikekit.data.events (N-MNIST and SHD through Tonic) and spikekit.plot_events.
+"""Tests of spikekit.data.events (N-MNIST and SHD through Tonic) and spikekit.plot.events.
 
 Readers are checked against binary files built by hand in N-MNIST's format and a tiny HDF5 file in SHD's
 layout; downloads only against a server on 127.0.0.1. Tests of the shared N-MNIST subset skip when it is
@@ -27,9 +27,9 @@ tonic = pytest.importorskip(
 
 import spikekit.data.events as ev  # noqa: E402
 from spikekit.data import registry  # noqa: E402
-from spikekit.data.events_fetch import download_events  # noqa: E402
-from spikekit.data.events_io import CAMERA_DTYPE, read_nmnist, write_nmnist  # noqa: E402
-from spikekit.data.events_registry import EVENT_SPECS, Archive, EventSpec  # noqa: E402
+from spikekit.data.events.fetch import download_events  # noqa: E402
+from spikekit.data.events.io import CAMERA_DTYPE, read_nmnist, write_nmnist  # noqa: E402
+from spikekit.data.events.registry import EVENT_SPECS, Archive, EventSpec  # noqa: E402
 from spikekit.data.fetch import ChecksumError, DownloadError  # noqa: E402
 
 SHARED_DATA = Path(os.environ.get("SPIKEKIT_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -282,7 +282,7 @@ def test_cache_hit_does_no_event_work(tmp_path, monkeypatch):
     root = make_official(tmp_path / "nm")
     reads = []
     real = ev.read_nmnist
-    monkeypatch.setattr(ev, "read_nmnist", lambda path, **kw: reads.append(path) or real(path, **kw))
+    monkeypatch.setattr(ev.datasets, "read_nmnist", lambda path, **kw: reads.append(path) or real(path, **kw))
     first_tf = CountingToFrame(4)
     first = ev.NMNIST(root, "train", transform=first_tf, cache=tmp_path / "cache")
     epoch1 = [first[i][0] for i in range(len(first))]
@@ -563,7 +563,7 @@ def test_shared_nmnist_subset():
 
 # ---------------------------------------- plots
 def test_bin_events_against_hand_counts():
-    from spikekit.plot_events import bin_events
+    from spikekit.plot.events import bin_events
 
     events = np.zeros(4, dtype=CAMERA_DTYPE)
     events["x"], events["y"], events["t"], events["p"] = (
@@ -582,7 +582,7 @@ def test_bin_events_against_hand_counts():
 def test_event_plots_write_files(tmp_path):
     from PIL import Image
 
-    from spikekit.plot_events import animate_events, cochlea_raster, event_scatter, frame_grid
+    from spikekit.plot.events import animate_events, cochlea_raster, event_scatter, frame_grid
 
     rng = np.random.default_rng(0)
     events = np.zeros(200, dtype=CAMERA_DTYPE)
@@ -611,7 +611,7 @@ def test_event_plots_write_files(tmp_path):
 
 
 def test_plot_events_command(tmp_path):
-    from spikekit.plot_events import add_plot_events_arguments, plot_events_command
+    from spikekit.plot.events import add_plot_events_arguments, plot_events_command
 
     sample = tmp_path / "7.bin"
     sample.write_bytes(encode(random_events(np.random.default_rng(0), 100)))

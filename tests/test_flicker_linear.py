@@ -6,8 +6,7 @@ import pytest
 import torch
 
 import spikekit as sk
-from spikekit.functional import flicker_linear, flicker_masks
-from spikekit.kernels import rng
+from spikekit.kernels import flicker_linear, flicker_masks, rng
 
 
 def _plain(x, w, b, masks):

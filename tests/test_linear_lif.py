@@ -233,7 +233,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="beta"):
         sk.nn.LinearLIF(5, 4, beta=1.5)
     with pytest.raises(ValueError, match="memory"):
-        F.linear_lif(torch.rand(3, 2, 5), torch.rand(4, 5), None, F.LIFState(torch.zeros(2, 4)),
+        sk.kernels.linear_lif(torch.rand(3, 2, 5), torch.rand(4, 5), None, F.LIFState(torch.zeros(2, 4)),
                      F.LIFParams(), memory="tiny")  # fmt: skip
     with pytest.raises(TypeError, match="must be nn.Linear"):
         sk.nn.LinearLIF.from_modules(sk.nn.LIF(), sk.nn.LIF())

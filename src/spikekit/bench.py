@@ -362,7 +362,7 @@ class SeedNetSpikekit(nn.Module):
     """The same network in spikekit: whole sequences, fused refractory neurons, the membrane via trace.
 
     ``input="materialized"``: :func:`spikekit.encode.flicker` (``[T, B, 784]``) then ``fc1``;
-    ``"streamed"``: :func:`spikekit.functional.flicker_linear` (chunks of time, Philox masks regenerated in
+    ``"streamed"``: :func:`spikekit.kernels.flicker_linear` (chunks of time, Philox masks regenerated in
     backward; the masks of ``seed`` are ``flicker_masks((B, 784), T, seed)``).
     """
 
@@ -381,7 +381,7 @@ class SeedNetSpikekit(nn.Module):
             if masks is not None:
                 raise ValueError("the streamed input draws its own masks: pass the seed of flicker_masks")
             seed = int(torch.randint(0, 2**62, (1,))) if seed is None else seed
-            cur = sk.functional.flicker_linear(x, self.fc1.weight, self.fc1.bias, self.steps, seed)
+            cur = sk.kernels.flicker_linear(x, self.fc1.weight, self.fc1.bias, self.steps, seed)
         else:
             seq = sk.encode.flicker(x, self.steps) if masks is None else masks * x  # [T, B, 784]
             cur = self.fc1(seq)
@@ -432,11 +432,11 @@ def bench_train(
 def _same_mathematics(models: dict[str, nn.Module], images, target, steps: int) -> dict[str, float]:
     """Max relative difference of loss and weight gradients from the original's, on shared masks.
 
-    The masks are a Philox stream's (:func:`spikekit.functional.flicker_masks`), so that the streamed
+    The masks are a Philox stream's (:func:`spikekit.kernels.flicker_masks`), so that the streamed
     input, which generates them itself from the seed, gets the same ones as every other model.
     """
     seed = 12345
-    masks = sk.functional.flicker_masks((images.shape[0], 28 * 28), steps, seed, device=images.device)
+    masks = sk.kernels.flicker_masks((images.shape[0], 28 * 28), steps, seed, device=images.device)
     grads = {}
     for name, model in models.items():
         model.zero_grad()

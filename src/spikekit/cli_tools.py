@@ -147,7 +147,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_plot_events(args: argparse.Namespace) -> int:
-    from .plot_events import plot_events_command
+    from .plot.events import plot_events_command
 
     result = plot_events_command(args)
     for f in result.get("files", []):
@@ -157,7 +157,7 @@ def cmd_plot_events(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import build_report
+    from .plot.report import build_report
 
     path = build_report(
         args.checkpoint,
@@ -347,7 +347,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_plot)
 
     p = plots.add_parser("events", help="an event recording as a GIF, an x-y-t scatter, frames or a raster")
-    from .plot_events import add_plot_events_arguments
+    from .plot.events import add_plot_events_arguments
 
     add_plot_events_arguments(p)
     p.set_defaults(func=cmd_plot_events)

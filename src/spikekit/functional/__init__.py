@@ -7,9 +7,7 @@ the state to pass to the next step. :func:`spikekit.kernels.multistep` runs a st
 
 from ._common import RESET_MODES, fire, reset
 from .alif import ALIFParams, ALIFState, alif_step
-from .flicker_linear import flicker_linear, flicker_masks
 from .lif import IFParams, LIFParams, LIFState, PLIFParams, if_step, lif_init, lif_step, plif_step
-from .linear_lif import linear_lif
 from .refractory import RefractoryParams, RefractoryState, refractory_step
 from .rlif import RLIFParams, RLIFState, rlif_step
 from .srm import SRMParams, SRMState, srm_step
@@ -19,8 +17,6 @@ __all__ = [
     "RESET_MODES",
     "fire",
     "reset",
-    "flicker_linear",
-    "flicker_masks",
     "IFParams",
     "LIFParams",
     "PLIFParams",
@@ -29,7 +25,6 @@ __all__ = [
     "lif_step",
     "plif_step",
     "lif_init",
-    "linear_lif",
     "ALIFParams",
     "ALIFState",
     "alif_step",

@@ -12,12 +12,17 @@ Example:
 """
 
 from .dispatch import engine_name, supports
+from .flicker_linear import flicker_linear, flicker_masks
+from .linear_lif import linear_lif
 from .reference import BACKENDS, available_backends, multistep, resolve_backend, triton_usable
 
 __all__ = [
     "BACKENDS",
     "available_backends",
     "engine_name",
+    "flicker_linear",
+    "flicker_masks",
+    "linear_lif",
     "multistep",
     "resolve_backend",
     "supports",

@@ -404,7 +404,7 @@ def run_stdp(
 
 
 def _figures(model: Any, history: list, out: Path, image_shape: Any, classes: Any) -> dict:
-    from . import plots
+    from ..plot import learning as plots
 
     files = {
         "receptive_fields": out / "receptive_fields.png",

@@ -7,7 +7,7 @@ image times a fresh uniform(0, 1) mask (:func:`spikekit.encode.flicker`); two la
 layer 2's (one-step-delayed) inner state reduced over time from step 0 with a **mean** — the code's two
 reducers are swapped with respect to its docstring, which says sum (``reducer="sum"`` gives that).
 Trained with ``log_softmax`` + NLL (= cross-entropy on these logits). ``input="streamed"`` computes the
-same mathematics with :func:`spikekit.functional.flicker_linear` (masks from a counter-based generator,
+same mathematics with :func:`spikekit.kernels.flicker_linear` (masks from a counter-based generator,
 never materialised over time: faster and lighter, another random stream of the same distribution).
 ``SeedANN`` is its 784-100-10 ReLU baseline with the same input shift.
 """
@@ -19,7 +19,7 @@ from torch import nn
 
 from .._checks import check_choice, check_positive_int
 from ..encode import flicker
-from ..functional.flicker_linear import flicker_linear
+from ..kernels import flicker_linear
 from ..nn import RefractoryLIF
 
 INPUTS = ("materialized", "streamed")
@@ -39,7 +39,7 @@ class SeedSNN(nn.Module):
         spike: ``"graded"`` (the code) or ``"binary"`` (Heaviside spikes with a surrogate).
         shift: added to the [0, 1] image before the flicker (-0.5).
         input: ``"materialized"`` (the default: :func:`~spikekit.encode.flicker` then ``fc1``, masks from
-            ``torch.rand``) or ``"streamed"`` (:func:`~spikekit.functional.flicker_linear`: the same
+            ``torch.rand``) or ``"streamed"`` (:func:`~spikekit.kernels.flicker_linear`: the same
             computation in chunks of time, masks from a Philox stream whose seed is drawn from torch's
             global generator at each call, so ``torch.manual_seed`` still fixes everything).
         backend: multi-step backend of both neuron layers (``"torch"``, ``"fused"``, ...).

@@ -1,6 +1,6 @@
 """``LinearLIF``: a Linear layer and a LIF layer in one module, with an opt-in low-memory backward.
 
-The equations are those of :func:`spikekit.functional.linear_lif` (``I = x W^T + b``, then LIF over time);
+The equations are those of :func:`spikekit.kernels.linear_lif` (``I = x W^T + b``, then LIF over time);
 this module holds the Linear's weights and the neuron's parameters and calls that core.
 """
 
@@ -14,8 +14,8 @@ from torch import nn
 
 from .. import functional as F
 from .._checks import check_choice, check_finite, check_positive_int, check_tensor, check_time_first
-from ..functional.linear_lif import MEMORY_MODES, linear_lif
 from ..kernels import resolve_backend
+from ..kernels.linear_lif import MEMORY_MODES, linear_lif
 from ..surrogate import Surrogate
 from .neurons import LIF, Shape
 

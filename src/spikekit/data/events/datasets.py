@@ -18,7 +18,7 @@ user cache, ``/usr/share/datasets/<name>``.
 
 Empty recordings are allowed by default and give all-zero frames when the transform is or contains a
 ``ToFrame``: ``n_time_bins`` zero frames (one for ``time_window`` or ``event_count``) of the shape the
-recordings with events get (:func:`~spikekit.data.events_collate.zero_frames`; Tonic's own are transposed).
+recordings with events get (:func:`~spikekit.data.events.collate.zero_frames`; Tonic's own are transposed).
 With any other transform an empty recording goes through the transform as it is. ``allow_empty=False``
 makes an empty recording an error naming the file.
 
@@ -43,28 +43,14 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .events_cache import FrameCache
-from .events_collate import EventBatch, EventCollate, pad_time_first, zero_frames
-from .events_fetch import download_events
-from .events_frames import FrameDataset, load_frames, materialize
-from .events_io import ShdFile, read_nmnist, require_tonic
-from .events_registry import EVENT_DATASETS, EVENT_SPECS, normalize_event_name
-from .registry import cache_dir, search_paths
+from ..registry import cache_dir, search_paths
+from .cache import FrameCache
+from .collate import zero_frames
+from .fetch import download_events
+from .io import ShdFile, read_nmnist, require_tonic
+from .registry import EVENT_SPECS, normalize_event_name
 
-__all__ = [
-    "EVENT_DATASETS",
-    "EventBatch",
-    "EventCollate",
-    "EventDataset",
-    "FrameDataset",
-    "NMNIST",
-    "SHD",
-    "download_events",
-    "load_events",
-    "load_frames",
-    "materialize",
-    "pad_time_first",
-]
+__all__ = ["EventDataset", "NMNIST", "SHD", "load_events"]
 
 Split = Literal["train", "test"]
 MANIFEST = "MANIFEST.tsv"
@@ -106,7 +92,7 @@ class EventDataset(Dataset):
         transform: applied to each recording's events (any Tonic transform, or ``Compose`` of them).
         target_transform: applied to each integer target.
         cache: ``True`` (the user cache, ``<cache_dir()>/frames``), a folder, or ``None``: store each
-            transformed sample on disk keyed by the transform (see :mod:`spikekit.data.events_cache`);
+            transformed sample on disk keyed by the transform (see :mod:`spikekit.data.events.cache`);
             samples then come back as numpy arrays. Needs a deterministic ``transform``.
         cache_key: a name to key the cache by instead of the transform's ``repr``.
         allow_empty: give an empty recording all-zero frames (see the module docstring) instead of raising.

@@ -18,34 +18,13 @@ from typing import Any
 import matplotlib
 import numpy as np
 import torch
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ._figure import figure as _figure
+from ._figure import save as _save
+from ._figure import to_numpy as _numpy
+
 __all__ = ["neuron_labels", "receptive_fields", "threshold_histograms", "weight_histograms"]
-
-
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig: Figure, path: str | Path | None) -> None:
-    if path is None:
-        return
-    p = Path(path)
-    if p.suffix.lower() != ".png":
-        raise ValueError(f"path must end with .png, got {str(path)!r}")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=100)
-
-
-def _numpy(x: Any, name: str) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().double().numpy()
-    if isinstance(x, np.ndarray):
-        return x.astype(np.float64)
-    raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
 
 
 def _grid(n: int, ncols: int | None) -> tuple[int, int]:

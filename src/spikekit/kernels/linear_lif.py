@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as tf
 
 from .._checks import check_choice, check_tensor
-from .lif import LIFParams, LIFState, lif_step
+from ..functional.lif import LIFParams, LIFState, lif_step
 
 __all__ = ["MEMORY_MODES", "linear_lif"]
 
@@ -87,7 +87,7 @@ def linear_lif(
         ``(spikes [T, B, ..., out_features], final state, v or None)``, as
         :func:`~spikekit.kernels.multistep`.
     """
-    from ..kernels import multistep, resolve_backend
+    from .reference import multistep, resolve_backend
 
     check_choice(memory, "linear_lif: memory", MEMORY_MODES)
     _check(x, weight, bias, state)
@@ -99,8 +99,8 @@ def linear_lif(
             f"linear_lif: memory='recompute' runs a fused LIF engine; backend {backend!r} is the reference "
             "loop. Pass backend='fused', 'triton' or 'auto' (or memory='fast')"
         )
-    from ..kernels import dispatch
-    from ..kernels._spec import lif_spec
+    from . import dispatch
+    from ._spec import lif_spec
 
     engine = dispatch._engine(name, x, params.surrogate)
     spec = lif_spec(lif_step, params, x)
@@ -130,7 +130,7 @@ class LinearLIFRecompute(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, x, weight, bias, v0, a, thr, spec: Any, engine: ModuleType):
-        from ..kernels._spec import result_dtype
+        from ._spec import result_dtype
 
         current = tf.linear(x, weight, bias)  # [T, B, ..., N]; forward runs without grad
         out_shape, i_dtype = current.shape, current.dtype
@@ -150,7 +150,7 @@ class LinearLIFRecompute(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, gs, gh, gv_end):
-        from ..kernels._spec import reduce_to
+        from ._spec import reduce_to
 
         x, weight, bias, v0f, a, thr = ctx.saved_tensors
         spec, engine, shape = ctx.spec, ctx.engine, ctx.shape

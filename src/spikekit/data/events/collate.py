@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
-from .events_io import require_tonic
+from .io import require_tonic
 
 __all__ = ["EventBatch", "EventCollate", "pad_time_first", "zero_frames"]
 

@@ -77,11 +77,12 @@ def build_report(
         eval_limit: evaluate on the first N test images only (default: all).
         seed: seeds the encoders' randomness.
     """
-    from . import data, plot
-    from .analysis import network_window
-    from .models import count_parameters, model_from_checkpoint
-    from .nn import record
-    from .train import evaluate, load_checkpoint
+    from .. import data
+    from ..analysis import network_window
+    from ..models import count_parameters, model_from_checkpoint
+    from ..nn import record
+    from ..train import evaluate, load_checkpoint
+    from . import activity as plot
 
     ckpt = load_checkpoint(checkpoint)
     extra = ckpt.get("extra", {})

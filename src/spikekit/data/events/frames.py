@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from .events_collate import EventCollate
+from .collate import EventCollate
 
 __all__ = ["FrameDataset", "materialize", "load_frames"]
 
@@ -243,9 +243,9 @@ def load_frames(
         >>> train.frames.shape  # doctest: +SKIP
         torch.Size([1000, 10, 2, 34, 34])
     """
-    from .events import load_events
-    from .events_io import require_tonic
-    from .events_registry import EVENT_SPECS, normalize_event_name
+    from .datasets import load_events
+    from .io import require_tonic
+    from .registry import EVENT_SPECS, normalize_event_name
 
     if (n_time_bins is None) == (time_window is None):
         raise ValueError(

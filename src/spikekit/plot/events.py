@@ -25,8 +25,10 @@ import numpy as np
 import torch
 from matplotlib.animation import PillowWriter
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from ._figure import figure as _figure
+from ._figure import save as _save
 
 __all__ = [
     "animate_events",
@@ -38,26 +40,8 @@ __all__ = [
     "plot_events_command",
 ]
 
-_IMAGE_FORMATS = (".png", ".svg", ".pdf")
-
 
 # --- helpers --------------------------------------------------------------------------------------------
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig: Figure, path: str | Path | None) -> None:
-    if path is None:
-        return
-    p = Path(path)
-    if p.suffix.lower() not in _IMAGE_FORMATS:
-        raise ValueError(f"path must end with one of {', '.join(_IMAGE_FORMATS)}; got {str(path)!r}")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=100)
-
-
 def _events(events: Any, fields: Sequence[str], what: str) -> np.ndarray:
     names = getattr(getattr(events, "dtype", None), "names", None)
     if not isinstance(events, np.ndarray) or names is None or not set(fields) <= set(names):
@@ -334,9 +318,9 @@ def add_plot_events_arguments(p: argparse.ArgumentParser) -> None:
 
 def _load_sample(args: argparse.Namespace) -> tuple[np.ndarray, str, str]:
     """``(events, kind 'camera' | 'cochlea', name for the files)``."""
-    from .data.events import load_events
-    from .data.events_io import ShdFile, read_nmnist
-    from .data.events_registry import EVENT_SPECS, normalize_event_name
+    from ..data.events import load_events
+    from ..data.events.io import ShdFile, read_nmnist
+    from ..data.events.registry import EVENT_SPECS, normalize_event_name
 
     path = Path(args.sample)
     if path.is_file():

@@ -24,22 +24,16 @@ same distribution, different numbers.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import ModuleType
 from typing import Any
 
 import torch
 
 from .._checks import check_positive_int, check_tensor
+from . import rng
 
 __all__ = ["CHUNK_VALUES", "flicker_linear", "flicker_masks"]
 
 CHUNK_VALUES = 2**20  # values of x * u per chunk and CPU thread when flicker_linear's chunk is None
-
-
-def _rng() -> ModuleType:
-    from ..kernels import rng  # here: spikekit.kernels imports spikekit.functional
-
-    return rng
 
 
 def flicker_masks(
@@ -61,7 +55,7 @@ def flicker_masks(
         raise ValueError(f"flicker_masks: shape must be a tuple of ints >= 0, got {shape}")
     if not dtype.is_floating_point:
         raise TypeError(f"flicker_masks: dtype must be floating point, got {dtype}")
-    return _rng().uniform((steps, *shape), seed, dtype=dtype, device=device)
+    return rng.uniform((steps, *shape), seed, dtype=dtype, device=device)
 
 
 def _check(x: Any, weight: Any, bias: Any, steps: Any, seed: Any, chunk: Any) -> None:
@@ -93,7 +87,7 @@ def _check(x: Any, weight: Any, bias: Any, steps: Any, seed: Any, chunk: Any) ->
     check_positive_int(steps, "flicker_linear: steps")
     if chunk is not None:
         check_positive_int(chunk, "flicker_linear: chunk")
-    _rng()._check_seed(seed, "flicker_linear: seed")
+    rng._check_seed(seed, "flicker_linear: seed")
 
 
 def flicker_linear(
@@ -143,7 +137,6 @@ def _chunks(steps: int, chunk: int):
 
 def _flicker_into(x: torch.Tensor, seed: int) -> Callable[[torch.Tensor, int], Any]:
     """``fill(out, offset)``: ``out[t] = x * u[offset / |x| + t]`` (the C++ call itself where it runs)."""
-    rng = _rng()
     if rng._use_cpp(x):
         ext = rng._load()
         return lambda out, offset: ext.flicker_(out, x, seed, offset)
@@ -177,7 +170,6 @@ class _FlickerLinear(torch.autograd.Function):
     @staticmethod
     @torch.autograd.function.once_differentiable
     def backward(ctx: Any, g: torch.Tensor):
-        rng = _rng()
         x, weight = ctx.saved_tensors
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         steps, (b, f), h = g.shape[0], x.shape, weight.shape[0]

@@ -29,8 +29,11 @@ import numpy as np
 import torch
 from matplotlib.animation import PillowWriter
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+
+from ._figure import SAVE_FORMATS, to_numpy
+from ._figure import figure as _figure
+from ._figure import save as _save
 
 __all__ = [
     "raster",
@@ -45,37 +48,11 @@ __all__ = [
     "SAVE_FORMATS",
 ]
 
-SAVE_FORMATS = (".png", ".svg", ".pdf")
-
 
 # --- helpers --------------------------------------------------------------------------------------------
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _save(fig: Figure, path: str | Path | None, formats: Sequence[str] = SAVE_FORMATS) -> None:
-    if path is None:
-        return
-    p = Path(path)
-    if p.suffix.lower() not in formats:
-        raise ValueError(f"path must end with one of {', '.join(formats)}; got {str(path)!r}")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=100)
-
-
 def _array(x: Any, name: str, finite: bool = True) -> np.ndarray:
-    """``x`` (tensor or array) as float64 numpy."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().double().numpy()
-    elif isinstance(x, np.ndarray):
-        x = x.astype(np.float64)
-    else:
-        raise TypeError(f"{name} must be a torch.Tensor or numpy array, got {type(x).__name__}")
-    if finite and not np.isfinite(x).all():
-        raise ValueError(f"{name} must be finite, got {int((~np.isfinite(x)).sum())} NaN/infinite value(s)")
-    return x
+    """``x`` (tensor or array) as float64 numpy, finite unless ``finite=False``."""
+    return to_numpy(x, name, finite)
 
 
 def _check_index(value: Any, name: str, size: int, axis: str) -> int:

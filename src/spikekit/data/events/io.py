@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .fetch import ChecksumError, sha256_hex
+from ..fetch import ChecksumError, sha256_hex
 
 __all__ = [
     "CAMERA_DTYPE",

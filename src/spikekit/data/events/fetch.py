@@ -20,9 +20,9 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from .events_registry import EVENT_DATASETS, EVENT_SPECS, Archive, normalize_event_name
-from .fetch import ChecksumError, DownloadError, _describe, _fetch_to_temp
-from .registry import download_dir
+from ..fetch import ChecksumError, DownloadError, _describe, _fetch_to_temp
+from ..registry import download_dir
+from .registry import EVENT_DATASETS, EVENT_SPECS, Archive, normalize_event_name
 
 __all__ = ["download_events", "verify_archive"]
 
