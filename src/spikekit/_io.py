@@ -156,4 +156,3 @@ def progress(
         return _NoBar(iterable, total, initial)
     kwargs.setdefault("dynamic_ncols", True)
     return tqdm(iterable, total=total, desc=desc, unit=unit, file=stream, **kwargs)
-

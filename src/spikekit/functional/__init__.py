@@ -10,10 +10,14 @@ from .alif import ALIFParams, ALIFState, alif_step
 from .lif import IFParams, LIFParams, LIFState, PLIFParams, if_step, lif_init, lif_step, plif_step
 from .refractory import RefractoryParams, RefractoryState, refractory_step
 from .rlif import RLIFParams, RLIFState, rlif_step
+from .spec import SPECS, NeuronSpec, spec_of
 from .srm import SRMParams, SRMState, srm_step
 from .synaptic import SynapticParams, SynapticState, synaptic_step
 
 __all__ = [
+    "NeuronSpec",
+    "SPECS",
+    "spec_of",
     "RESET_MODES",
     "fire",
     "reset",

@@ -22,6 +22,7 @@ import torch
 from .._checks import check_range
 from ..surrogate import Surrogate, atan
 from ._common import Scalar, check_common, check_decay, fire, reset
+from .spec import NeuronSpec, f64, register
 
 __all__ = ["ALIFState", "ALIFParams", "alif_step"]
 
@@ -59,3 +60,16 @@ def alif_step(x: torch.Tensor, state: ALIFState, params: ALIFParams):
     v_next = reset(v, s, thr, p.reset, p.detach_reset)
     a = p.rho * state.a + (1 - p.rho) * s
     return s, v, ALIFState(v_next, a)
+
+
+SPEC = register(
+    NeuronSpec(
+        "ALIF",
+        alif_step,
+        ALIFParams,
+        ALIFState,
+        decay=lambda p: f64(p.beta),
+        nir_reason="its threshold adapts (a second state variable raised by each spike); NIR has no adaptive "
+        "neuron",
+    )
+)

@@ -23,6 +23,7 @@ import torch
 from .._checks import check_range
 from ..surrogate import Surrogate, atan
 from ._common import Scalar, check_common, check_decay, fire, reset, zeros_state
+from .spec import NeuronSpec, f64, like, register
 
 __all__ = [
     "LIFState",
@@ -111,3 +112,55 @@ def plif_step(x: torch.Tensor, state: LIFState, params: PLIFParams):
     k = torch.sigmoid(torch.as_tensor(params.w, dtype=x.dtype, device=x.device))
     v = state.v + k * (x - state.v) if params.decay_input else (1 - k) * state.v + x
     return _fire_reset(v, params)
+
+
+def _plif_k(p: PLIFParams) -> torch.Tensor:
+    return torch.sigmoid(f64(p.w))
+
+
+def _plif_form(p: PLIFParams, x: torch.Tensor) -> tuple[str, torch.Tensor]:
+    k = torch.sigmoid(torch.as_tensor(p.w, dtype=x.dtype, device=x.device))  # as plif_step computes it
+    return ("plif", k) if p.decay_input else ("decay", 1 - k)
+
+
+IF_SPEC = register(
+    NeuronSpec(
+        "IF",
+        if_step,
+        IFParams,
+        LIFState,
+        decay=lambda p: f64(1.0),
+        leaky=lambda p: (f64(1.0), f64(1.0)),
+        nir="leaky",
+        loihi=True,
+        fused="lif",
+        fused_form=lambda p, x: ("if", None),
+    )
+)
+LIF_SPEC = register(
+    NeuronSpec(
+        "LIF",
+        lif_step,
+        LIFParams,
+        LIFState,
+        decay=lambda p: f64(p.beta),
+        leaky=lambda p: (f64(p.beta), f64(1.0)),
+        nir="leaky",
+        loihi=True,
+        fused="lif",
+        fused_form=lambda p, x: ("decay", like(p.beta, x)),
+    )
+)
+PLIF_SPEC = register(
+    NeuronSpec(
+        "PLIF",
+        plif_step,
+        PLIFParams,
+        LIFState,
+        decay=lambda p: 1 - _plif_k(p),
+        leaky=lambda p: (1 - _plif_k(p), _plif_k(p) if p.decay_input else torch.ones_like(_plif_k(p))),
+        nir="leaky",
+        fused="lif",
+        fused_form=_plif_form,
+    )
+)

@@ -25,6 +25,7 @@ import torch
 from .._checks import check_choice, check_range
 from ..surrogate import Surrogate, atan, check_surrogate
 from ._common import Scalar, check_decay
+from .spec import NeuronSpec, f64, register
 
 __all__ = ["RefractoryState", "RefractoryParams", "refractory_step"]
 
@@ -73,3 +74,19 @@ def refractory_step(x: torch.Tensor, state: RefractoryState, params: RefractoryP
     else:
         inner = inner - (p.penalty + out) * gate
     return state.out, state.inner, RefractoryState(inner, out)
+
+
+SPEC = register(
+    NeuronSpec(
+        "RefractoryLIF",
+        refractory_step,
+        RefractoryParams,
+        RefractoryState,
+        decay=lambda p: f64(p.decay),
+        output_delay=1,
+        nir_reason="its output is graded (relu(inner - threshold)), its reset subtracts a penalty "
+        "proportional to the membrane, and it answers one step late; NIR's neurons emit binary spikes and "
+        "reset to a fixed v_reset",
+        fused="refractory",
+    )
+)

@@ -16,6 +16,7 @@ import torch
 from .._checks import check_tensor
 from ..surrogate import Surrogate, atan
 from ._common import Scalar, check_common, check_decay, fire, reset
+from .spec import NeuronSpec, f64, register
 
 __all__ = ["RLIFState", "RLIFParams", "rlif_step"]
 
@@ -59,3 +60,17 @@ def rlif_step(x: torch.Tensor, state: RLIFState, params: RLIFParams):
     v = p.beta * state.v + x + rec
     s = fire(v, p.threshold, p.surrogate)
     return s, v, RLIFState(reset(v, s, p.threshold, p.reset, p.detach_reset), s)
+
+
+SPEC = register(
+    NeuronSpec(
+        "RLIF",
+        rlif_step,
+        RLIFParams,
+        RLIFState,
+        decay=lambda p: f64(p.beta),
+        nir="recurrent",
+        loihi=True,
+        example={"size": 1},
+    )
+)

@@ -24,6 +24,7 @@ import torch
 from .._checks import check_range
 from ..surrogate import Surrogate, atan, check_surrogate
 from ._common import Scalar
+from .spec import NeuronSpec, f64, register
 
 __all__ = ["SRMState", "SRMParams", "srm_step"]
 
@@ -65,3 +66,16 @@ def srm_step(x: torch.Tensor, state: SRMState, params: SRMParams):
     s_r = s.detach() if p.detach_reset else s
     r = r * (1 - s_r) - p.threshold * s_r
     return s, u, SRMState(m, q, r)
+
+
+SPEC = register(
+    NeuronSpec(
+        "SRM",
+        srm_step,
+        SRMParams,
+        SRMState,
+        decay=lambda p: f64(math.exp(-1.0 / max(float(p.tau_m), float(p.tau_s)))),
+        nir_reason="its refractory kernel (a decaying negative trace set at each spike) has no NIR "
+        "counterpart; NIR's neurons reset to a fixed v_reset",
+    )
+)

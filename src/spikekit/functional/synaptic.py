@@ -16,6 +16,7 @@ import torch
 
 from ..surrogate import Surrogate, atan
 from ._common import Scalar, check_common, check_decay, fire, reset
+from .spec import NeuronSpec, f64, register
 
 __all__ = ["SynapticState", "SynapticParams", "synaptic_step"]
 
@@ -49,3 +50,17 @@ def synaptic_step(x: torch.Tensor, state: SynapticState, params: SynapticParams)
     v = p.beta * state.v + i
     s = fire(v, p.threshold, p.surrogate)
     return s, v, SynapticState(i, reset(v, s, p.threshold, p.reset, p.detach_reset))
+
+
+SPEC = register(
+    NeuronSpec(
+        "Synaptic",
+        synaptic_step,
+        SynapticParams,
+        SynapticState,
+        # the slower of the two decays: the tail of the difference-of-exponentials response
+        decay=lambda p: torch.maximum(f64(p.alpha).mean(), f64(p.beta).mean()),
+        nir="cuba",
+        loihi=True,
+    )
+)

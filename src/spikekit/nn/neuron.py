@@ -9,17 +9,23 @@ import torch
 from torch import nn
 
 from .._checks import check_finite, check_tensor, check_time_first
+from .._registry import Registry
+from ..functional.spec import NeuronSpec
 from ..kernels import multistep, resolve_backend
 from ..surrogate import Surrogate, atan, check_surrogate
 
 Recorder = Callable[[torch.Tensor, torch.Tensor], None]
 
+NEURONS: Registry[type] = Registry("neuron", normalize=str.lower)
+"""Every neuron module class by its spec's name (``NEURONS["LIF"] is spikekit.nn.LIF``)."""
+
 
 class Neuron(nn.Module):
     """A layer of spiking neurons with no hidden state between calls.
 
-    Subclasses set ``State`` (a ``NamedTuple``) and ``core_step`` (the functional step) and implement
-    :meth:`params`. Then:
+    Subclasses set ``spec`` (the neuron's :class:`~spikekit.functional.spec.NeuronSpec`, which gives
+    ``State`` and ``core_step``) and implement :meth:`params`; defining the class registers it in
+    :data:`NEURONS`. Then:
 
     - ``forward(x)``: ``x`` is ``[T, B, ...]``; starts from rest; returns the output ``[T, B, ...]``.
     - ``run(x, state)``: the same from ``state`` (``None`` = rest); returns ``(out, final_state)``, so
@@ -27,8 +33,17 @@ class Neuron(nn.Module):
     - ``step(x_t, state)``: one step ``[B, ...]``; returns ``(out_t, state)``.
     """
 
+    spec: NeuronSpec
     State: type[NamedTuple]
     core_step: Callable[..., tuple[torch.Tensor, torch.Tensor, Any]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        spec = cls.__dict__.get("spec")
+        if spec is not None:
+            cls.State = spec.state
+            cls.core_step = staticmethod(spec.step)
+            NEURONS.register(spec.name, cls)
 
     def __init__(self, backend: str = "torch") -> None:
         super().__init__()

@@ -45,8 +45,7 @@ class IF(Neuron):
         backend: multi-step backend (``"torch"`` or ``"auto"``).
     """
 
-    State = F.LIFState
-    core_step = staticmethod(F.if_step)
+    spec = F.lif.IF_SPEC
 
     def __init__(
         self,
@@ -82,8 +81,7 @@ class LIF(Neuron):
         learn_beta, learn_threshold: make them Parameters.
     """
 
-    State = F.LIFState
-    core_step = staticmethod(F.lif_step)
+    spec = F.lif.LIF_SPEC
 
     def __init__(
         self,
@@ -119,8 +117,7 @@ class PLIF(Neuron):
         threshold, reset, surrogate, detach_reset, learn_threshold, backend: as :class:`IF`.
     """
 
-    State = F.LIFState
-    core_step = staticmethod(F.plif_step)
+    spec = F.lif.PLIF_SPEC
 
     def __init__(
         self,
@@ -165,8 +162,7 @@ class ALIF(Neuron):
         learn_beta, learn_threshold: make them Parameters.
     """
 
-    State = F.ALIFState
-    core_step = staticmethod(F.alif_step)
+    spec = F.alif.SPEC
 
     def __init__(
         self,
@@ -207,8 +203,7 @@ class Synaptic(Neuron):
         learn_alpha, learn_beta, learn_threshold: make them Parameters.
     """
 
-    State = F.SynapticState
-    core_step = staticmethod(F.synaptic_step)
+    spec = F.synaptic.SPEC
 
     def __init__(
         self,
@@ -252,8 +247,7 @@ class RLIF(Neuron):
             as :class:`LIF`.
     """
 
-    State = F.RLIFState
-    core_step = staticmethod(F.rlif_step)
+    spec = F.rlif.SPEC
 
     def __init__(
         self,
@@ -308,8 +302,7 @@ class RefractoryLIF(Neuron):
         backend: multi-step backend.
     """
 
-    State = F.RefractoryState
-    core_step = staticmethod(F.refractory_step)
+    spec = F.refractory.SPEC
 
     def __init__(
         self,
@@ -347,8 +340,7 @@ class SRM(Neuron):
         threshold, surrogate, detach_reset, learn_threshold, shape, backend: as :class:`IF`.
     """
 
-    State = F.SRMState
-    core_step = staticmethod(F.srm_step)
+    spec = F.srm.SPEC
 
     def __init__(
         self,
