@@ -162,7 +162,8 @@ def test_no_private_names_across_packages():
 
 def test_import_spikekit_is_cheap_and_lists_subpackages():
     code = (
-        "import sys, spikekit as sk; heavy = [m for m in ('torch', 'numpy', 'matplotlib') if m in sys.modules];"
+        "import sys, spikekit as sk;"
+        "heavy = [m for m in ('torch', 'numpy', 'matplotlib') if m in sys.modules];"
         "print(heavy); print(sorted(n for n in dir(sk) if not n.startswith('_')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
