@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from spikekit.convert import run_convert
+from spikekit.cli.convert import run_convert
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ Runs (pick with ``--runs``, comma-separated):
 - ``batching``: ``mnist-10k``, 100 neurons, one epoch, presented in batches of 1 (online: strictly
   sequential, the paper's algorithm), 10, 32 and 100: the accuracy that batching costs.
 
-Each run trains with :func:`spikekit.learning.run.run_stdp`, labels the neurons on (up to 10,000)
+Each run trains with :func:`spikekit.cli.stdp.run_stdp`, labels the neurons on (up to 10,000)
 training images, and tests on the whole test set. Prints a table; ``--json PATH`` writes every result.
 
     python benchmarks/diehl_cook.py --runs mnist10k-100 --json /tmp/dc.json
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from spikekit.learning.run import run_stdp
+from spikekit.cli.stdp import run_stdp
 
 EPOCHS_400 = 3  # 400 neurons need more than 8,000 presentations (the paper: 3 x 60,000)
 RUNS = {

@@ -33,8 +33,8 @@ import torch
 
 import spikekit as sk
 from spikekit.analysis import network_window, with_after_potential
+from spikekit.cli.recipes import recipe
 from spikekit.models import build_model
-from spikekit.recipes import recipe
 from spikekit.train import evaluate, fit
 
 

@@ -78,7 +78,6 @@ def main() -> None:
         weight=a.weight,
         weight_decay=a.weight_decay,
         after_potential_tau=a.after_potential_tau,
-        figure_path=a.figure,
     )
     seconds = time.perf_counter() - start
 
@@ -109,6 +108,7 @@ def main() -> None:
         a.json.write_text(json.dumps(data, indent=1, allow_nan=False))
         print(f"wrote {a.json}")
     if a.figure:
+        sk.plot.stdp_window_grid(table, path=a.figure)
         print(f"wrote {a.figure}")
 
 

@@ -156,6 +156,67 @@ def ref_srm(m, x):
     return torch.stack(outs), torch.stack(us)
 
 
+def ref_izhikevich(m, x):
+    """Izhikevich (2003): v' = 0.04 v^2 + 5 v + 140 - u + I, u' = a (b v - u); v in two half-steps of
+    dt/2, the second (and u) with v capped at the peak; at v >= v_peak: v = c, u += d. Starts at v = -65,
+    u = b v."""
+    h, cap = m.dt / 2, m.v_peak
+    v = torch.full_like(x[0], -65.0)
+    u = m.b * v
+    out, vs = [], []
+    for t in range(x.shape[0]):
+        v = v + h * (0.04 * v**2 + 5 * v + 140 - u + x[t])
+        vc = torch.minimum(v, cap.expand_as(v))
+        v = v + h * (0.04 * vc**2 + 5 * vc + 140 - u + x[t])
+        u = u + m.dt * m.a * (m.b * torch.minimum(v, cap.expand_as(v)) - u)
+        s = spike_ref((v - m.v_peak) / m.v_scale, m.surrogate)
+        out.append(s), vs.append(v)
+        s = s.detach() if m.detach_reset else s
+        v = (1 - s) * v + s * m.c
+        u = u + s * m.d
+    return torch.stack(out), torch.stack(vs)
+
+
+def ref_adex(m, x):
+    """Brette & Gerstner (2005), forward Euler: C V' = -g_L (V - E_L) + g_L D exp((V - V_T) / D) - w + I,
+    tau_w w' = a (V - E_L) - w, the exponential at min(V, V_peak); at V >= V_peak: V = V_r, w += b."""
+    V, w = torch.zeros_like(x[0]) + m.E_L, torch.zeros_like(x[0])
+    out, vs = [], []
+    for t in range(x.shape[0]):
+        growth = m.g_L * m.delta_T * torch.exp((torch.minimum(V, m.V_peak.expand_as(V)) - m.V_T) / m.delta_T)
+        V_new = V + m.dt / m.C * (-m.g_L * (V - m.E_L) + growth - w + x[t])
+        w = w + m.dt / m.tau_w * (m.a * (V - m.E_L) - w)
+        V = V_new
+        s = spike_ref((V - m.V_peak) / m.v_scale, m.surrogate)
+        out.append(s), vs.append(V)
+        s = s.detach() if m.detach_reset else s
+        V = (1 - s) * V + s * m.V_r
+        w = w + s * m.b
+    return torch.stack(out), torch.stack(vs)
+
+
+def ref_alpha(m, x):
+    """snnTorch's Alpha: exc = alpha exc + x, inh = beta inh - x, v = tau (exc + inh) with
+    tau = ln(alpha) / (ln(beta) - ln(alpha)) + 1; the spike of step t - 1 resets in step t (subtract:
+    exc -= thr, inh = 0, v += inh of t - 1; zero: exc = inh = v = 0)."""
+    tau = torch.log(m.alpha) / (torch.log(m.beta) - torch.log(m.alpha)) + 1
+    exc, inh, r = torch.zeros_like(x[0]), torch.zeros_like(x[0]), torch.zeros_like(x[0])
+    out, vs = [], []
+    for t in range(x.shape[0]):
+        r = r.detach() if m.detach_reset else r
+        inh_prev = inh
+        exc = m.alpha * exc + x[t]
+        inh = m.beta * inh - x[t]
+        v = tau * (exc + inh)
+        if m.reset == "subtract":
+            exc, inh, v = exc - m.threshold * r, (1 - r) * inh, v + r * inh_prev
+        elif m.reset == "zero":
+            exc, inh, v = (1 - r) * exc, (1 - r) * inh, (1 - r) * v
+        r = spike_ref(v - m.threshold, m.surrogate)
+        out.append(r), vs.append(v)
+    return torch.stack(out), torch.stack(vs)
+
+
 A = sk.surrogate
 REGISTRY: list[NeuronInfo] = [
     NeuronInfo("IF", lambda: sk.nn.IF(threshold=1.0), ref_if, bias=0.2),
@@ -227,6 +288,48 @@ REGISTRY: list[NeuronInfo] = [
         scale=1.0,
         bias=0.5,
         learnable=("threshold",),
+    ),
+    NeuronInfo(
+        "Izhikevich-RS",
+        lambda: sk.nn.Izhikevich("RS", dt=1.0),
+        ref_izhikevich,
+        scale=15.0,
+        bias=30.0,
+    ),
+    NeuronInfo(
+        "Izhikevich-CH-learn-per-neuron-detach",
+        lambda: sk.nn.Izhikevich(
+            "CH", learn_a=True, learn_b=True, learn_c=True, learn_d=True, shape=6, detach_reset=True
+        ),
+        ref_izhikevich,
+        scale=15.0,
+        bias=40.0,
+        learnable=("a", "b", "c", "d"),
+    ),
+    NeuronInfo("AdEx", lambda: sk.nn.AdEx(dt=0.5), ref_adex, scale=3.0, bias=4.0),
+    NeuronInfo(
+        "AdEx-learn-per-neuron-sigmoid",
+        lambda: sk.nn.AdEx(dt=1.0, learn_a=True, learn_b=True, shape=6, surrogate=A.sigmoid(2.0)),
+        ref_adex,
+        scale=2.0,
+        bias=3.0,
+        learnable=("a", "b"),
+    ),
+    NeuronInfo("Alpha-zero", lambda: sk.nn.Alpha(alpha=0.9, beta=0.8), ref_alpha, bias=0.3),
+    NeuronInfo(
+        "Alpha-subtract-learn",
+        lambda: sk.nn.Alpha(
+            0.85, 0.6, reset="subtract", learn_alpha=True, learn_beta=True, learn_threshold=True
+        ),
+        ref_alpha,
+        bias=0.3,
+        learnable=("alpha", "beta", "threshold"),
+    ),
+    NeuronInfo(
+        "Alpha-none-per-neuron-detach",
+        lambda: sk.nn.Alpha(0.95, 0.5, 1.5, reset="none", shape=6, detach_reset=True, surrogate=A.triangle()),
+        ref_alpha,
+        bias=0.2,
     ),
 ]
 

@@ -290,7 +290,7 @@ def test_network_window_against_autograd_and_pair_stdp():
     for p, q in zip(model.parameters(), before, strict=True):  # the model is untouched
         assert p.grad is None and torch.equal(p, q)
     assert "cosine" in res.markdown() and json.dumps(res.to_dict(), allow_nan=False)
-    fig = res.figure()
+    fig = sk.plot.stdp_window(res)
     np.testing.assert_allclose(
         fig.axes[0].lines[0].get_ydata(), res.layers[0].window - res.layers[0].baseline
     )
@@ -353,8 +353,10 @@ def test_with_after_potential_wraps_a_copy():
 def test_run_stdp_window_table_json_and_figure(tmp_path):
     table = an.run_stdp_window(
         "LIF-detach,RefractoryLIF", "triangle", "post", remedies="weight_decay", max_dt=6,
-        json_path=tmp_path / "t.json", figure_path=tmp_path / "t.png",
+        json_path=tmp_path / "t.json",
     )  # fmt: skip
+    fig = sk.plot.stdp_window_grid(table, path=tmp_path / "t.png")
+    assert "LIF(detach_reset) / triangle\n+ weight_decay" in [ax.get_title() for ax in fig.axes]
     assert [(r.neuron, r.remedy) for r in table.rows] == [
         ("LIF(detach_reset)", "none"),
         ("LIF(detach_reset)", "weight_decay"),
@@ -377,8 +379,8 @@ def test_bad_input_errors():
         an.controlled_window("LIF", loss="spikes")
     with pytest.raises(ValueError, match="max_dt must be an int >= 1, got 0"):
         an.controlled_window("LIF", max_dt=0)
-    with pytest.raises(ValueError, match="neuron must be one of .*got 'Izhikevich'"):
-        an.controlled_window("Izhikevich")
+    with pytest.raises(ValueError, match="neuron must be one of .*got 'NoSuchNeuron'"):
+        an.controlled_window("NoSuchNeuron")
     with pytest.raises(TypeError, match="spikekit.nn.Neuron subclass"):
         an.controlled_window(nn.Linear)
     with pytest.raises(TypeError, match="spikekit neuron module"):

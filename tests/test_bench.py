@@ -6,8 +6,8 @@ import json
 
 import torch
 
-from spikekit.bench import bench_train, run_bench
 from spikekit.cli import main
+from spikekit.cli._bench_measure import bench_train, run_bench
 
 
 def test_training_step_rows_compute_the_original_mathematics():

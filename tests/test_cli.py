@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from spikekit.cli import format_table, main
+from spikekit._io import format_table
+from spikekit.cli import main
 
 
 def test_train_writes_checkpoint_metrics_and_json_then_resumes(tmp_path, capsys):
@@ -131,8 +132,25 @@ def test_plot_and_network_stdp_window_from_a_checkpoint(tmp_path, capsys):
         assert (tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
     assert (tmp_path / "plots" / "activity.gif").read_bytes()[:6] == b"GIF89a"
     js = tmp_path / "w.json"
-    assert main(["stdp-window", "--checkpoint", ckpt, "--batch-size", "16", "--json", str(js)]) == 0
+    fig = tmp_path / "w.png"
+    assert (
+        main(
+            [
+                "stdp-window",
+                "--checkpoint",
+                ckpt,
+                "--batch-size",
+                "16",
+                "--json",
+                str(js),
+                "--figure",
+                str(fig),
+            ]
+        )
+        == 0
+    )
     assert "fc1 -> lif1" in capsys.readouterr().out and js.is_file()
+    assert fig.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (
         main(["plot", "model", "--checkpoint", ckpt, "--index", "100000", "--out", str(tmp_path / "p2")]) == 2
     )
@@ -160,12 +178,15 @@ def test_controlled_stdp_window_table(tmp_path, capsys):
                 "--no-progress",
                 "--json",
                 str(js),
+                "--figure",
+                str(tmp_path / "c.png"),
             ]
         )
         == 0
     )
     out = capsys.readouterr().out
     assert "LIF" in out and "atan" in out and js.is_file()
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_convert_and_export_nir_commands(tmp_path, capsys):
@@ -304,3 +325,26 @@ def test_demo_prints_the_comparison_table(tmp_path, capsys):
     for name in ("seed-snn", "seed-ann", "spiking-mlp", "test acc %", "done in"):
         assert name in text
     assert (tmp_path / "runs" / "spiking-mlp-seed0" / "checkpoint.pt").is_file()
+
+
+def test_every_command_has_add_parser_and_run_and_help_imports_nothing_heavy():
+    import subprocess
+    import sys
+
+    from spikekit import cli
+
+    for command in cli.COMMANDS:
+        assert callable(command.add_parser) and callable(command.run), command.__name__
+    code = (
+        "import sys\n"
+        "from spikekit.cli import build_parser\n"
+        "build_parser()\n"
+        "print(sorted(m for m in ('torch', 'numpy', 'matplotlib', 'tqdm') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_errors_become_exit_codes(tmp_path, capsys):
+    assert main(["report", "--checkpoint", str(tmp_path / "missing.pt")]) == 2
+    assert capsys.readouterr().err.startswith("error: ")

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 import spikekit as sk
+from spikekit.cli.convert import run_convert
 from spikekit.convert import (
     ConvertedSNN,
     accuracy_over_time,
@@ -21,7 +22,6 @@ from spikekit.convert import (
     convertible_cnn,
     convertible_mlp,
     fold_batchnorm,
-    run_convert,
 )
 from spikekit.interop import loihi_check
 from spikekit.nn import TimeDistributed

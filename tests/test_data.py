@@ -344,12 +344,18 @@ def test_not_found_lists_every_place(isolated, monkeypatch):
 
 
 def test_bad_names_and_arguments():
-    with pytest.raises(
-        ValueError, match="unknown dataset 'cifar10'; accepted names: mnist, fashion-mnist"
-    ) as info:
+    with pytest.raises(ValueError, match="unknown dataset 'cifar10'; known: mnist, fashion-mnist") as info:
         skd.load("cifar10")
-    for name in skd.DATASETS:
-        assert name in str(info.value)
+    for name in ("mnist", "fashion-mnist", "mnist-10k", "digits", "idx", "nmnist", "nmnist-small", "shd"):
+        assert name in skd.DATASETS and name in str(info.value)
+    with pytest.raises(ValueError, match="time_bins, cache: for event datasets only; 'digits' is an image"):
+        skd.load("digits", time_bins=4, cache=False)
+    with pytest.raises(ValueError, match="train_limit must be None or an int >= 1"):
+        skd.load("digits", train_limit=0)
+    with pytest.raises(ValueError, match="'nmnist' is an event dataset"):
+        skd.load_images("nmnist")
+    with pytest.raises(ValueError, match="is an event dataset: download it with spikekit.data.load"):
+        skd.download("N-MNIST")
     with pytest.raises(TypeError, match="name must be a str"):
         skd.load(3)
     with pytest.raises(ValueError, match="split must be None, 'train' or 'test'"):
@@ -508,6 +514,33 @@ def test_tampered_copy_of_real_file_is_refused(tmp_path):
 
 
 # -------------------------------------------------------------------------------------------- (e) digits
+def test_datasets_registry_lists_image_and_event_datasets():
+    kinds = {name: skd.DATASETS.info(name)["kind"] for name in skd.DATASETS}
+    assert kinds == {
+        "mnist": "image",
+        "fashion-mnist": "image",
+        "mnist-10k": "image",
+        "digits": "image",
+        "idx": "image",
+        "nmnist": "event",
+        "nmnist-small": "event",
+        "shd": "event",
+    }
+    assert all(skd.DATASETS.info(name)["help"] for name in skd.DATASETS)
+    assert (
+        skd.DATASETS.canonical("N_MNIST") == "nmnist"
+        and skd.DATASETS.canonical("FashionMNIST") == "fashion-mnist"
+    )
+    assert skd.dataset_kind("n-mnist-small") == "event"
+
+
+def test_load_limits_image_splits():
+    pytest.importorskip("sklearn")
+    train, test = skd.load("digits", train_limit=10, test_limit=3)
+    assert (len(train), len(test)) == (10, 3)
+    assert len(skd.load("digits", split="test", test_limit=5)) == 5
+
+
 def test_digits_fixed_stratified_split():
     pytest.importorskip("sklearn")
     train, test = skd.load("digits")

@@ -9,8 +9,8 @@ import math
 import pytest
 import torch
 
+from spikekit.cli.stdp import run_stdp, summary
 from spikekit.learning import Connection
-from spikekit.learning.run import run_stdp, summary
 from spikekit.models.diehl_cook import (
     DiehlCook,
     DiehlCookParams,

@@ -561,6 +561,41 @@ def test_shared_nmnist_subset():
     assert train.check() + test.check() == 4_518_827  # every file verified against its SHA-256
 
 
+@needs_nmnist_small
+def test_data_load_gives_frames_of_the_shared_subset(tmp_path):
+    import spikekit as sk
+
+    kw = dict(train_limit=12, test_limit=5, cache=tmp_path / "frames", progress=False)
+    train, test = sk.data.load("N-MNIST-small", SHARED_DATA, time_bins=4, **kw)
+    assert isinstance(train, ev.FrameDataset) and (len(train), len(test)) == (12, 5)
+    assert train.frames.shape == (12, 4, 2, 34, 34) and train.sample_shape == (2, 34, 34)
+    assert train.frames.dtype == torch.float32 and train.targets.dtype == torch.int64
+    assert train.num_classes == 10 and train.lengths.tolist() == [4] * 12
+    events = ev.load_events("nmnist-small", SHARED_DATA, split="train").subset(12)
+    assert train.targets.tolist() == [events[i][1] for i in range(12)]
+    # each frame counts events; N-MNIST's n_time_bins drop the events at the last time stamp
+    first = events[0][0]
+    dropped = int((first["t"] == first["t"].max()).sum())
+    assert int(train.frames[0].sum()) == len(first) - dropped
+    same, _ = ev.load_frames("nmnist-small", SHARED_DATA, n_time_bins=4, **kw)
+    assert torch.equal(same.frames, train.frames)
+    window = sk.data.load("nmnist-small", SHARED_DATA, split="test", time_window=50_000.0, **kw)
+    assert len(window) == 5 and window.frames.shape[1] >= 6  # ~300 ms recordings in 50 ms frames
+    assert int(window.frames[0].sum()) == len(ev.load_events("nmnist-small", SHARED_DATA, split="test")[0][0])
+    with pytest.raises(ValueError, match="give time_bins or time_window, not both"):
+        sk.data.load("nmnist-small", SHARED_DATA, time_bins=4, time_window=1e3)
+
+
+def test_data_load_unknown_name_lists_every_dataset():
+    import spikekit as sk
+
+    with pytest.raises(ValueError, match="unknown dataset 'dvs-gesture'") as err:
+        sk.data.load("dvs-gesture")
+    assert str(err.value).endswith(
+        "known: mnist, fashion-mnist, mnist-10k, digits, idx, nmnist, nmnist-small, shd"
+    )
+
+
 # ---------------------------------------- plots
 def test_bin_events_against_hand_counts():
     from spikekit.plot.events import bin_events
@@ -611,7 +646,7 @@ def test_event_plots_write_files(tmp_path):
 
 
 def test_plot_events_command(tmp_path):
-    from spikekit.plot.events import add_plot_events_arguments, plot_events_command
+    from spikekit.cli.plot import add_plot_events_arguments, plot_events_command
 
     sample = tmp_path / "7.bin"
     sample.write_bytes(encode(random_events(np.random.default_rng(0), 100)))

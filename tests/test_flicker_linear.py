@@ -211,7 +211,7 @@ def test_seed_snn_input_option_through_the_registry():
 
 
 def test_bench_streamed_row_matches_the_original_on_shared_masks():
-    from spikekit.bench import SeedNetOriginal, SeedNetSpikekit, _copy_weights, _same_mathematics
+    from spikekit.cli._bench_measure import SeedNetOriginal, SeedNetSpikekit, _copy_weights, _same_mathematics
 
     torch.manual_seed(0)
     images, target = torch.rand(6, 1, 28, 28) - 0.5, torch.randint(0, 10, (6,))

@@ -524,7 +524,7 @@ def test_loihi_check_lists_what_loihi_cannot_run():
         "2.layer (MaxPool2d): no max pooling on Loihi; use sum/average pooling",
         "3 (LIF): reset='subtract'; Loihi's LIF sets v to 0 after a spike (use reset='zero')",
         "4 (ReLU): a non-spiking activation; Loihi runs spiking neurons only",
-        "5 (ALIF): not Loihi's CUBA LIF neuron (spikekit's IF, LIF, Synaptic and RLIF are); it would need a "
+        "5 (ALIF): not Loihi's CUBA LIF neuron (spikekit's IF, LIF, RLIF and Synaptic are); it would need a "
         "custom Loihi 2 microcode neuron",
         "6 (LIF): reset='none'; Loihi's LIF always resets (read a non-resetting output with a probe)",
     ]
@@ -746,7 +746,7 @@ def _checkpoint(tmp_path, model, name="spiking-mlp", kwargs=None, shape=(1, 8, 8
 
 def test_run_export_nir_writes_and_verifies_the_file(tmp_path, monkeypatch, capsys):
     from spikekit import models
-    from spikekit.interop import run_export_nir
+    from spikekit.cli.export_nir import run_export_nir
 
     kwargs = {"hidden": (16,), "steps": 6}
     torch.manual_seed(23)

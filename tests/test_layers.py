@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
         "spikekit.analysis",
         "spikekit.interop",
     ),
-    ("spikekit.train", "spikekit.distributed", "spikekit.plot", "spikekit.bench"),
+    ("spikekit.train", "spikekit.distributed", "spikekit.plot"),
     ("spikekit.cli", "spikekit.__main__"),
 ]
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 import spikekit.learning as L
-from spikekit.learning.run import train_diehl_cook
+from spikekit.cli.stdp import train_diehl_cook
 
 D = torch.float64
 
@@ -586,3 +586,41 @@ def test_reward_stdp_with_instant_eligibility_and_unit_reward_is_stdp_on_a_conv(
     reward = torch.ones(8, 2, dtype=D)  # every sample rewarded at every step
     L.RewardSTDP(0.01, 0.012, 5.0, 6.0, tau_c=1e-3, lr=1.0).attach(convs[1]).run(pre, post, reward=reward)
     torch.testing.assert_close(convs[1].weight, convs[0].weight, rtol=0, atol=1e-12)
+
+
+# ------------------------------------------------------------------------------------- by name
+def test_rules_registry_builds_rules_by_name():
+    assert L.RULES.names() == [
+        "hebbian",
+        "oja",
+        "stdp",
+        "triplet-stdp",
+        "reward-stdp",
+        "anti-hebbian",
+        "adaptive-threshold",
+        "lateral-inhibition",
+        "kwta",
+        "normalize-weights",
+    ]
+    assert L.RULES["Triplet"] is L.TripletSTDP and L.RULES["reward_modulated_stdp"] is L.RewardSTDP
+    assert L.RULES["kwta"] is L.kwta
+    for name in L.RULES:
+        info = L.RULES.info(name)
+        assert info["help"] and info["kind"] in ("rule", "homeostasis")
+        assert (info["kind"] == "rule") == (
+            isinstance(L.RULES[name], type) and issubclass(L.RULES[name], L.LocalRule)
+        )
+    rule = L.RULES["stdp"](a_plus=1e-3, a_minus=1e-3)
+    assert isinstance(rule, L.STDP)
+    with pytest.raises(ValueError, match="unknown learning rule 'bcm'; known: hebbian, oja, stdp"):
+        L.RULES["bcm"]
+
+
+def test_validate_is_public_for_the_models():
+    from spikekit.learning import validate
+
+    assert validate.positive(2, "x") == 2.0
+    with pytest.raises(ValueError, match="DiehlCookParams: tau_m must be > 0"):
+        from spikekit.models.diehl_cook import DiehlCookParams
+
+        DiehlCookParams(tau_m=0.0)

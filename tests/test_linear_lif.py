@@ -12,7 +12,7 @@ import torch.nn.functional as tf
 
 import spikekit as sk
 from spikekit import functional as F
-from spikekit.bench import saved_bytes
+from spikekit.cli._bench_measure import saved_bytes
 
 RESETS = ("subtract", "zero", "none")
 MODES = (("fast", "torch"), ("fast", "fused"), ("recompute", "fused"))

@@ -126,9 +126,47 @@ def test_build_model_by_name():
         == 784 * 100 + 100 + 1010
     )
     with pytest.raises(
-        ValueError, match=r"unknown model 'resnet'; valid models: seed-snn, seed-ann, spiking-mlp"
-    ):
+        ValueError, match=r"unknown model 'resnet'; known: seed-snn, seed-ann, spiking-mlp"
+    ) as err:
         sk.models.build_model("resnet", (1, 8, 8), 10)
+    assert "diehl-cook" in str(err.value)
+
+
+def test_models_registry_holds_factories_with_metadata():
+    models = sk.models.MODELS
+    assert models.names() == [
+        "seed-snn",
+        "seed-ann",
+        "spiking-mlp",
+        "spiking-cnn",
+        "spiking-rnn",
+        "diehl-cook",
+    ]
+    m = models["Spiking_MLP"](input_shape=(1, 8, 8), num_classes=10, steps=3)
+    assert isinstance(m, sk.models.SpikingMLP) and m.steps == 3
+    assert all(models.info(n)["help"] for n in models)
+    assert {n: models.info(n)["kind"] for n in models}["diehl-cook"] == "unsupervised"
+    assert {models.info(n)["kind"] for n in models if n != "diehl-cook"} == {"supervised"}
+    assert sk.models.accepts("seed-snn", "steps") and not sk.models.accepts("seed-ann", "steps")
+    assert sk.models.model_class("spiking-cnn") is sk.models.SpikingCNN
+
+
+def test_diehl_cook_by_name_takes_param_fields():
+    dc = sk.models.build_model("diehl-cook", (1, 4, 4), 3, n_neurons=5, time=20.0, potentiation="triplet")
+    assert isinstance(dc, sk.models.DiehlCook) and sk.models.model_class("diehl-cook") is sk.models.DiehlCook
+    assert (dc.n_input, dc.n_neurons, dc.num_classes) == (16, 5, 3)
+    assert dc.params.time == 20.0 and dc.params.potentiation == "triplet"
+    with pytest.raises(TypeError, match="unknown argument"):
+        sk.models.build_model("diehl-cook", (1, 4, 4), 3, steps=4)
+
+
+def test_importing_models_does_not_load_the_learning_rules():
+    import subprocess
+    import sys
+
+    code = "import sys, spikekit.models; print(any(m.startswith('spikekit.learning') for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
 
 
 def test_spiking_rnn_for_cochlea_sequences():

@@ -80,3 +80,27 @@ def test_surrogates_match_snntorch_gradients(snntorch):
         (g1,) = torch.autograd.grad(ours(x).sum(), x)
         (g2,) = torch.autograd.grad(theirs(x).sum(), x)
         torch.testing.assert_close(g1, g2)
+
+
+@pytest.mark.parametrize("reset", ["subtract", "zero"])
+@pytest.mark.parametrize(("alpha", "beta"), [(0.9, 0.8), (0.95, 0.6)])
+def test_alpha_matches_snntorch_alpha_spike_for_spike(snntorch, reset, alpha, beta):
+    """spikekit's Alpha is snnTorch's: same spikes and membranes (float64 states), both reset mechanisms.
+
+    snnTorch's Alpha applies a spike's reset in the next step (it has no ``reset_delay`` option);
+    spikekit's carries the last spike in its state to do the same (see spikekit.functional.alpha).
+    """
+    g = torch.Generator().manual_seed(11)
+    x = (torch.rand(200, 8, 32, generator=g, dtype=torch.float64) * 1.4 - 0.5) * 0.6
+    ours, v_ours, _ = sk.nn.Alpha(alpha, beta, threshold=1.0, reset=reset).double().trace(x)
+    neuron = snntorch.Alpha(alpha=alpha, beta=beta, threshold=1.0, reset_mechanism=reset).to(torch.float64)
+    exc, inh, mem = neuron.reset_mem()
+    spikes, mems = [], []
+    for x_t in x:
+        spk, exc, inh, mem = neuron(x_t, exc, inh, mem)
+        spikes.append(spk), mems.append(mem)
+    theirs, v_theirs = torch.stack(spikes).double(), torch.stack(mems)  # its spikes are float32 0/1
+    assert v_theirs.dtype == torch.float64
+    assert 0.02 < ours.mean() < 0.5, f"the input must make the neurons fire sometimes: rate {ours.mean():.3f}"
+    assert torch.equal(ours, theirs), f"{int((ours != theirs).sum())} of {ours.numel()} spikes differ"
+    torch.testing.assert_close(v_ours, v_theirs, rtol=1e-12, atol=1e-12)

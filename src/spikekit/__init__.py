@@ -28,7 +28,6 @@ _SUBMODULES = (
     "train",
     "distributed",
     "plot",
-    "bench",
     "cli",
 )
 # Names re-exported from a subpackage: name -> module.

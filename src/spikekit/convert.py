@@ -38,6 +38,7 @@ import torch
 from torch import nn
 
 from ._checks import check_finite, check_positive_int, check_range, check_tensor
+from ._io import progress as progress_bar
 from .nn import IF, Neuron, TimeDistributed
 
 __all__ = [
@@ -50,7 +51,6 @@ __all__ = [
     "convertible_mlp",
     "check_steps",
     "ann_accuracy",
-    "run_convert",
 ]
 
 WEIGHTED = (nn.Conv2d, nn.Linear)
@@ -478,30 +478,26 @@ def accuracy_over_time(
     *,
     batch_size: int = 500,
     device: str | torch.device = "cpu",
-    progress: bool = False,
+    progress: bool | None = False,
 ) -> dict[int, float]:
-    """Accuracy of ``snn`` on ``dataset`` after each ``T`` in ``steps`` (one run of ``max(steps)`` steps)."""
+    """Accuracy of ``snn`` on ``dataset`` after each ``T`` in ``steps`` (one run of ``max(steps)`` steps).
+
+    ``progress``: a progress bar (``None``: only when stderr is a terminal).
+    """
     wanted = check_steps(steps)
     check_positive_int(batch_size, "batch_size")
     snn = snn.to(device).eval()
     correct = dict.fromkeys(wanted, 0)
     n = 0
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=len(dataset.tensors[0]), desc="snn eval", unit="img", leave=False, dynamic_ncols=True
-        )
-    for x, y in _batches(dataset, batch_size):
-        x, y = x.to(device), y.to(device)
-        for t, logits in snn.logits_over_time(x, wanted).items():
-            correct[t] += int((logits.argmax(1) == y).sum())
-        n += len(y)
-        if bar is not None:
+    tensors = getattr(dataset, "tensors", None)
+    total = len(tensors[0]) if tensors else None
+    with progress_bar(total=total, desc="snn eval", unit="img", enabled=progress, leave=False) as bar:
+        for x, y in _batches(dataset, batch_size):
+            x, y = x.to(device), y.to(device)
+            for t, logits in snn.logits_over_time(x, wanted).items():
+                correct[t] += int((logits.argmax(1) == y).sum())
+            n += len(y)
             bar.update(len(y))
-    if bar is not None:
-        bar.close()
     return {t: correct[t] / n for t in wanted}
 
 
@@ -519,124 +515,3 @@ def ann_accuracy(
         n += len(y)
     ann.train(was)
     return correct / n
-
-
-# --- the command ---------------------------------------------------------------------------------------
-ANNS = ("cnn", "mlp")
-
-
-def _build_ann(kind: str, shape: tuple[int, ...], n_out: int, bias: bool) -> nn.Sequential:
-    if kind == "cnn":
-        # bias-free: no BatchNorm either (folding it creates biases that would then be dropped)
-        return convertible_cnn(shape[0], shape[-1], n_out, batch_norm=bias, bias=bias)
-    return convertible_mlp(math.prod(shape), (256,), n_out, bias=bias)
-
-
-def _format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    cells = [[str(h) for h in headers]] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
-
-
-def run_convert(
-    *,
-    dataset: str = "digits",
-    data_dir: str | None = None,
-    download: bool = False,
-    train_limit: int | None = None,
-    test_limit: int | None = None,
-    ann: str = "cnn",
-    ann_checkpoint: str | None = None,
-    save_ann: str | None = None,
-    epochs: int = 3,
-    batch_size: int = 128,
-    lr: float = 1e-3,
-    seed: int = 0,
-    steps: Sequence[int] = (32, 64, 128, 256),
-    percentile: float = 99.99,
-    calibration_size: int = 1000,
-    bias: bool = True,
-    eval_batch_size: int = 500,
-    device: str = "cpu",
-    progress: bool = True,
-    json_path: str | None = None,
-) -> dict[str, Any]:
-    """Train (or load) a small ANN, convert it, and print its accuracy beside the SNN's for each ``T``.
-
-    This is what ``spikekit convert`` runs. The ANN (``ann="cnn"``: :func:`convertible_cnn`, ``"mlp"``:
-    :func:`convertible_mlp`) is trained with Adam and a cosine schedule unless ``ann_checkpoint`` names a
-    state dict saved before with ``save_ann``. Calibration uses the first ``calibration_size`` training
-    images. Returns (and with ``json_path`` writes) the table's facts.
-    """
-    import json
-    import os
-    import time
-    from pathlib import Path
-
-    from . import data
-    from .train import TrainConfig, fit
-
-    if ann not in ANNS:
-        raise ValueError(f"ann must be one of {', '.join(map(repr, ANNS))}; got {ann!r}")
-    wanted = check_steps(steps)
-    check_positive_int(calibration_size, "calibration_size")
-    train, test = data.load(dataset, data_dir, download=download)
-    if train_limit is not None:
-        train = train.subset(train_limit)
-    if test_limit is not None:
-        test = test.subset(test_limit)
-    shape = tuple(train.images.shape[1:])
-    torch.manual_seed(seed)
-    model = _build_ann(ann, shape, train.num_classes, bias)
-    t0 = time.perf_counter()
-    if ann_checkpoint:
-        model.load_state_dict(torch.load(ann_checkpoint, map_location="cpu", weights_only=True))
-        trained = f"loaded from {ann_checkpoint}"
-    else:
-        cfg = TrainConfig(
-            epochs=epochs, batch_size=batch_size, lr=lr, schedule="cosine", seed=seed, device=device
-        )
-        fit(model, train, None, cfg, progress=progress)
-        trained = f"trained {epochs} epoch(s) in {time.perf_counter() - t0:.0f} s"
-    if save_ann:
-        Path(save_ann).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(model.state_dict(), save_ann)
-    model = model.cpu().eval()
-    ann_acc = ann_accuracy(model, test, device=device)
-    t1 = time.perf_counter()
-    snn = convert(model, train.images[:calibration_size], percentile=percentile, bias=bias, steps=wanted[-1])
-    accs = accuracy_over_time(snn, test, wanted, batch_size=eval_batch_size, device=device, progress=progress)
-    seconds = time.perf_counter() - t1
-    rows = [["ANN", "-", f"{100 * ann_acc:.2f}", "-"]]
-    rows += [["SNN", t, f"{100 * a:.2f}", f"{100 * (a - ann_acc):+.2f}"] for t, a in accs.items()]
-    print(
-        f"{ann} on {dataset}: {len(train)} training / {len(test)} test images; ANN {trained}; "
-        f"normalised at the {percentile:g}th percentile of {min(calibration_size, len(train))} images; "
-        f"bias {'kept' if bias else 'dropped'}"
-    )
-    print(_format_table(["network", "T", "test acc %", "vs ANN (pp)"], rows))
-    result = {
-        "dataset": dataset,
-        "ann": ann,
-        "train_size": len(train),
-        "test_size": len(test),
-        "epochs": None if ann_checkpoint else epochs,
-        "seed": seed,
-        "percentile": percentile,
-        "calibration_size": min(calibration_size, len(train)),
-        "bias": bias,
-        "ann_acc": ann_acc,
-        "snn_acc": {str(t): a for t, a in accs.items()},
-        "lambdas": snn.lambdas,
-        "snn_eval_seconds": seconds,
-    }
-    if json_path:
-        p = Path(json_path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-        os.replace(tmp, p)
-        print(f"wrote {p}")
-    return result

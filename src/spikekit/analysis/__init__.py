@@ -20,6 +20,11 @@ Example:
     >>> w.tau_plus, w.predicted_tau, w.causal_fraction
     >>> res = sk.analysis.stdp_window(model, batch=(images, labels))            # in-network mode
     >>> print(res.markdown())
+    >>> sk.plot.stdp_window(res, path="layers.png")                              # its figure
+
+The analysis returns data; figures are drawn by :func:`spikekit.plot.stdp_window` (a window, a list of them
+or a ``network_window`` result) and :func:`spikekit.plot.stdp_window_grid` (a ``run_stdp_window`` table).
+What it knows about a neuron comes from its spec (:class:`spikekit.functional.spec.NeuronSpec`).
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ from .network import (
     sign_agreement,
 )
 from .remedies import AfterPotential, AfterPotentialState, with_after_potential
-from .table import NEURON_SPECS, REMEDIES, SURROGATES, STDPTable, run_stdp_window
+from .table import NEURON_SPECS, REMEDIES, SURROGATES, STDPTable, run_stdp_window, table_neurons
 from .window import LOSSES, STDPWindow, controlled_window
 
 __all__ = [
@@ -72,6 +77,7 @@ __all__ = [
     "SURROGATES",
     "REMEDIES",
     "NEURON_SPECS",
+    "table_neurons",
 ]
 
 

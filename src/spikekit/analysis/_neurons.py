@@ -1,4 +1,6 @@
-"""What the STDP analysis needs to know about a neuron: its membrane decay and its output delay."""
+"""What the STDP analysis needs to know about a neuron, read from its spec
+(:class:`spikekit.functional.spec.NeuronSpec`): its membrane decay and its output delay, and how to build
+one by name."""
 
 from __future__ import annotations
 
@@ -8,16 +10,25 @@ import math
 import torch
 from torch import nn
 
-from .. import nn as snn
+from ..functional.spec import NeuronSpec
+from ..nn import Neuron
+from ..nn.neuron import NEURONS
 from ..surrogate import Surrogate, check_surrogate
 
-__all__ = ["membrane_decay", "predicted_tau", "output_delay", "inner_neuron", "build_neuron"]
+__all__ = [
+    "membrane_decay",
+    "predicted_tau",
+    "output_delay",
+    "inner_neuron",
+    "build_neuron",
+    "spec_of_module",
+]
 
 
-def inner_neuron(module: nn.Module) -> snn.Neuron:
+def inner_neuron(module: nn.Module) -> Neuron:
     """The spikekit neuron inside ``module`` (itself, or the one a wrapper such as AfterPotential holds)."""
     seen = module
-    while not isinstance(seen, snn.Neuron):
+    while not isinstance(seen, Neuron):
         inner = getattr(seen, "neuron", None)
         if not isinstance(inner, nn.Module):
             raise TypeError(
@@ -28,32 +39,24 @@ def inner_neuron(module: nn.Module) -> snn.Neuron:
     return seen
 
 
-def _scalar(value: torch.Tensor | float) -> float:
-    t = torch.as_tensor(value).detach().double()
-    return float(t.mean())
+def spec_of_module(module: nn.Module) -> NeuronSpec | None:
+    """The spec of the neuron inside ``module`` (``None`` for a neuron class that declares none)."""
+    spec = getattr(type(inner_neuron(module)), "spec", None)
+    return spec if isinstance(spec, NeuronSpec) else None
 
 
 def membrane_decay(module: nn.Module) -> float | None:
     """The factor by which the membrane decays per step, or ``None`` if the neuron has no such factor.
 
-    IF: 1; LIF, ALIF, RLIF: ``beta``; PLIF: ``1 - sigmoid(w)``; RefractoryLIF: ``decay``; Synaptic: the
-    slower of ``alpha`` and ``beta`` (the tail of its difference-of-exponentials response); SRM:
-    ``exp(-1 / max(tau_m, tau_s))``, likewise. Per-neuron values are averaged.
+    Its spec's ``decay`` of the neuron's parameters (IF: 1; LIF, ALIF, RLIF: ``beta``; PLIF:
+    ``1 - sigmoid(w)``; RefractoryLIF: ``decay``; Synaptic and SRM: the slower of their two decays, the tail
+    of the difference-of-exponentials response). Per-neuron values are averaged.
     """
     n = inner_neuron(module)
-    if isinstance(n, snn.IF):
-        return 1.0
-    if isinstance(n, (snn.LIF, snn.ALIF, snn.RLIF)):
-        return _scalar(n.beta)
-    if isinstance(n, snn.PLIF):
-        return 1.0 - _scalar(torch.sigmoid(n.w.detach()))
-    if isinstance(n, snn.RefractoryLIF):
-        return _scalar(n.decay)
-    if isinstance(n, snn.Synaptic):
-        return max(_scalar(n.alpha), _scalar(n.beta))
-    if isinstance(n, snn.SRM):
-        return math.exp(-1.0 / max(float(n.tau_m), float(n.tau_s)))
-    return None
+    spec = spec_of_module(n)
+    if spec is None or spec.decay is None:
+        return None
+    return float(torch.as_tensor(spec.decay(n.params())).detach().double().mean())
 
 
 def predicted_tau(module: nn.Module) -> float | None:
@@ -65,38 +68,32 @@ def predicted_tau(module: nn.Module) -> float | None:
 
 
 def output_delay(module: nn.Module) -> int:
-    """Steps between integrating an input and showing the result: 1 for RefractoryLIF, else 0."""
-    return 1 if isinstance(inner_neuron(module), snn.RefractoryLIF) else 0
-
-
-_NEURON_CLASSES = {
-    "IF": snn.IF,
-    "LIF": snn.LIF,
-    "PLIF": snn.PLIF,
-    "ALIF": snn.ALIF,
-    "Synaptic": snn.Synaptic,
-    "RLIF": snn.RLIF,
-    "RefractoryLIF": snn.RefractoryLIF,
-    "SRM": snn.SRM,
-}
+    """Steps between integrating an input and showing the result (its spec's ``output_delay``)."""
+    spec = spec_of_module(module)
+    return 0 if spec is None else int(spec.output_delay)
 
 
 def build_neuron(
     neuron: str | type | nn.Module, surrogate: Surrogate | None, kwargs: dict | None
 ) -> nn.Module:
-    """A float64 copy of ``neuron`` (a name, a class or an instance) with ``surrogate`` if given."""
+    """A float64 copy of ``neuron`` (a name, a class or an instance) with ``surrogate`` if given.
+
+    A name is one of ``spikekit.nn.neuron.NEURONS``; a name or class is built from its spec's ``example``
+    arguments updated with ``kwargs``.
+    """
     kwargs = dict(kwargs or {})
     if isinstance(neuron, str):
-        if neuron not in _NEURON_CLASSES:
-            raise ValueError(f"neuron must be one of {', '.join(map(repr, _NEURON_CLASSES))}; got {neuron!r}")
-        neuron = _NEURON_CLASSES[neuron]
+        if neuron not in NEURONS:
+            raise ValueError(f"neuron must be one of {', '.join(map(repr, NEURONS))}; got {neuron!r}")
+        neuron = NEURONS[neuron]
     if surrogate is not None:
         check_surrogate(surrogate)
     if isinstance(neuron, type):
-        if not issubclass(neuron, snn.Neuron):
+        if not issubclass(neuron, Neuron):
             raise TypeError(f"neuron must be a spikekit.nn.Neuron subclass, got the class {neuron.__name__}")
-        if neuron is snn.RLIF:
-            kwargs.setdefault("size", 1)
+        spec = getattr(neuron, "spec", None)
+        if isinstance(spec, NeuronSpec):
+            kwargs = {**spec.example, **kwargs}
         if surrogate is not None:
             kwargs["surrogate"] = surrogate
         module = neuron(**kwargs)

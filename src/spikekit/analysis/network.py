@@ -29,7 +29,10 @@ per layer (``W`` the Linear's weight ``[N_out, N_in]``, ``p`` its input, ``s`` t
   shape, ``window - baseline`` (``LayerWindow.dw``), so ``A- > 0`` means pairs with the pre spike after
   the post spike get *less* than the average credit.
 
-``dt`` follows the controlled mode: RefractoryLIF's output is shifted back by its one-step delay.
+``dt`` follows the controlled mode: a neuron's output is shifted back by its spec's ``output_delay``
+(RefractoryLIF: one step).
+
+Draw the reconstructed windows with ``spikekit.plot.stdp_window(result)``.
 """
 
 from __future__ import annotations
@@ -292,14 +295,6 @@ class NetworkWindow:
         ]
         rows += [f"| {label} | {why} |  |  |  |  |  |  |  |  |" for label, why in self.skipped.items()]
         return "\n".join([head, *rows])
-
-    def figure(self, path=None):
-        """Each layer's reconstructed window (``window - baseline``) and fit, saved at ``path`` if given."""
-        from .. import plot
-
-        return plot.stdp_window(
-            self.layers, ylabel="-dL/dW per pair - mean", title="window reconstructed from pairs", path=path
-        )
 
     def to_dict(self, matrices: bool = False) -> dict:
         return {

@@ -4,37 +4,51 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import surrogate as sg
 from .._checks import check_choice
+from ..functional.spec import SPECS
+from ..nn.neuron import NEURONS
 from .window import LOSSES, STDPWindow, controlled_window
 
-__all__ = ["NEURON_SPECS", "SURROGATES", "REMEDIES", "STDPTable", "run_stdp_window"]
+__all__ = ["NEURON_SPECS", "SURROGATES", "REMEDIES", "STDPTable", "run_stdp_window", "table_neurons"]
 
 SURROGATES = ("atan", "sigmoid", "fast_sigmoid", "triangle", "rectangle", "straight_through")
 REMEDIES = ("weight_decay", "after_potential")
 
 
-def _tau_m(decay: float) -> float:
-    return -1.0 / math.log(decay)
+class _Row:
+    """``d -> kwargs`` of one table neuron: its spec's ``with_decay(d)`` and a variant's options."""
+
+    def __init__(self, with_decay, options: dict) -> None:
+        self.with_decay, self.options = with_decay, dict(options)
+
+    def __call__(self, d: float) -> dict:
+        return {**self.with_decay(d), **self.options}
 
 
-# name -> (class name, kwargs from the membrane decay per step)
-NEURON_SPECS = {
-    "RefractoryLIF": ("RefractoryLIF", lambda d: {"decay": d}),
-    "RefractoryLIF-binary": ("RefractoryLIF", lambda d: {"decay": d, "spike": "binary"}),
-    "LIF": ("LIF", lambda d: {"beta": d}),
-    "LIF-detach": ("LIF", lambda d: {"beta": d, "detach_reset": True}),
-    "LIF-zero": ("LIF", lambda d: {"beta": d, "reset": "zero"}),
-    "IF": ("IF", lambda d: {}),
-    "PLIF": ("PLIF", lambda d: {"init_tau": 1.0 / (1.0 - d)}),
-    "ALIF": ("ALIF", lambda d: {"beta": d}),
-    "Synaptic": ("Synaptic", lambda d: {"beta": d}),
-    "SRM": ("SRM", lambda d: {"tau_m": _tau_m(d)}),
-}
+def table_neurons() -> dict[str, tuple[str, Callable[[float], dict]]]:
+    """The table's neurons, ``row name -> (neuron name, kwargs from the membrane decay per step)``.
+
+    Read from the registered specs: every neuron whose spec has ``with_decay`` (under its name) and each of
+    its ``variants`` (``"<name>-<suffix>"``), in registration order.
+    """
+    rows: dict[str, tuple[str, Callable[[float], dict]]] = {}
+    for name in SPECS:
+        spec = SPECS[name]
+        if spec.with_decay is None or name not in NEURONS:
+            continue
+        rows[name] = (name, _Row(spec.with_decay, {}))
+        for suffix, options in spec.variants.items():
+            rows[f"{name}-{suffix}"] = (name, _Row(spec.with_decay, options))
+    return rows
+
+
+NEURON_SPECS = table_neurons()
+"""The table's neurons when spikekit was imported (see :func:`table_neurons`), e.g. ``"LIF-detach"``."""
 
 
 @dataclass
@@ -67,16 +81,6 @@ class STDPTable:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False))
         return path
-
-    def figure(self, path: str | Path | None = None):
-        """The windows, one panel per neuron/surrogate/remedy with the losses overlaid (peak-normalised)."""
-        from .. import plot
-
-        return plot.stdp_window_grid(
-            self.rows,
-            key=lambda r: f"{r.neuron} / {r.surrogate}" + ("" if r.remedy == "none" else f"\n+ {r.remedy}"),
-            path=path,
-        )
 
 
 def _fmt(v: float | None) -> str:
@@ -112,13 +116,13 @@ def run_stdp_window(
     after_potential_scale: float = 1.0,
     target_rate: float = 0.8,
     json_path: str | Path | None = None,
-    figure_path: str | Path | None = None,
     progress: bool = False,
 ) -> STDPTable:
     """Measure the controlled-mode window for each neuron, surrogate and loss, and the remedies.
 
-    Rows: each neuron in ``neurons`` (names of :data:`NEURON_SPECS`) with each surrogate (its default
-    parameters; once, marked ``none (graded)``, for the graded RefractoryLIF) and each loss; then, for each
+    Rows: each neuron in ``neurons`` (names of :func:`table_neurons`) with each surrogate (its default
+    parameters; once, marked ``none (graded)``, for a neuron with graded output such as RefractoryLIF) and
+    each loss; then, for each
     neuron with the first surrogate and each loss, one row per remedy: ``weight_decay`` (gradient at
     ``weight`` with L2 coefficient ``weight_decay``) and ``after_potential`` (tails of ``after_potential_tau``
     steps on pre and post).
@@ -130,17 +134,18 @@ def run_stdp_window(
         max_dt, steps_after, target_rate: as :func:`~spikekit.analysis.controlled_window`.
         weight, weight_decay, after_potential_tau, after_potential_scale: the remedies' settings.
         json_path: write :meth:`STDPTable.to_dict` there.
-        figure_path: save :meth:`STDPTable.figure` there (PNG, SVG or PDF).
         progress: show a progress bar (tqdm, if installed).
 
     Returns:
         An :class:`STDPTable`; ``print(table.markdown())`` prints it.
 
     Example:
-        >>> table = run_stdp_window(json_path="stdp.json", figure_path="stdp.png")
+        >>> table = run_stdp_window(json_path="stdp.json")
         >>> print(table.markdown())
+        >>> sk.plot.stdp_window_grid(table, path="stdp.png")   # the figure
     """
-    neurons = _as_list(neurons, "neurons", tuple(NEURON_SPECS))
+    known = table_neurons()
+    neurons = _as_list(neurons, "neurons", tuple(known))
     surrogates = _as_list(surrogates, "surrogates", SURROGATES)
     losses = _as_list(losses, "losses", LOSSES)
     remedies = _as_list(remedies, "remedies", REMEDIES)
@@ -151,9 +156,9 @@ def run_stdp_window(
     common = {"max_dt": max_dt, "steps_after": steps_after, "target_rate": target_rate}
     jobs = []
     for name in neurons:
-        cls, kwargs_of = NEURON_SPECS[name]
+        cls, kwargs_of = known[name]
         kwargs = {**kwargs_of(decay), "threshold": threshold}
-        graded = cls == "RefractoryLIF" and kwargs.get("spike", "graded") == "graded"
+        graded = _graded(cls, kwargs)
         for s in [None] if graded else surrogates:
             for loss in losses:
                 jobs.append((cls, kwargs, s, loss, {}))
@@ -191,9 +196,13 @@ def run_stdp_window(
     table = STDPTable(rows, config)
     if json_path is not None:
         table.save_json(json_path)
-    if figure_path is not None:
-        table.figure(figure_path)
     return table
+
+
+def _graded(name: str, kwargs: dict) -> bool:
+    """Whether the neuron built from ``kwargs`` has a graded output (then no surrogate is involved)."""
+    probe = NEURONS[name](**{**SPECS[name].example, **kwargs})
+    return getattr(probe, "spike", None) == "graded"
 
 
 def _progress(items: list, on: bool):

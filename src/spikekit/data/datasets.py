@@ -1,11 +1,12 @@
-"""The dataset object and :func:`load`, which finds, verifies and reads a named dataset."""
+"""The image dataset object, :func:`load_images`, and :func:`load`, which finds, verifies and reads any
+named dataset (image datasets here, event datasets through :func:`spikekit.data.events.load_frames`)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, overload
+from typing import Any, Literal, overload
 
 import torch
 from torch.utils.data import TensorDataset
@@ -13,9 +14,9 @@ from torch.utils.data import TensorDataset
 from .fetch import download as _download
 from .fetch import verify_file
 from .idx import parse_idx, read_bytes
-from .registry import FILES, SPECS, find_file, normalize_name, search_paths
+from .registry import DATASETS, FILES, SPECS, find_file, normalize_name, search_paths
 
-__all__ = ["ImageDataset", "load"]
+__all__ = ["ImageDataset", "load", "load_images"]
 
 Split = Literal["train", "test"]
 
@@ -242,7 +243,7 @@ def _load_digits() -> tuple[ImageDataset, ImageDataset]:
 
 
 @overload
-def load(
+def load_images(
     name: str,
     root: str | os.PathLike | None = None,
     *,
@@ -254,7 +255,7 @@ def load(
 
 
 @overload
-def load(
+def load_images(
     name: str,
     root: str | os.PathLike | None = None,
     *,
@@ -265,7 +266,7 @@ def load(
 ) -> ImageDataset: ...
 
 
-def load(
+def load_images(
     name: str,
     root: str | os.PathLike | None = None,
     *,
@@ -274,7 +275,7 @@ def load(
     verify: bool = True,
     progress: bool = True,
 ) -> tuple[ImageDataset, ImageDataset] | ImageDataset:
-    """Load a dataset as in-memory :class:`ImageDataset` objects.
+    """Load an image dataset as in-memory :class:`ImageDataset` objects (what :func:`load` does for one).
 
     Named IDX datasets (``"mnist"``, ``"fashion-mnist"``, ``"mnist-10k"``) are searched for in
     ``root`` (the dataset folder itself or its parent), then ``$SPIKEKIT_DATA/<name>``, then the
@@ -303,13 +304,14 @@ def load(
         - targets: ``[N]``, int64
 
     Raises:
-        ValueError: for an unknown name (listing the accepted ones) or split; ``ChecksumError``
-            (a ``ValueError``) naming the file, expected and actual hash; corrupt or truncated files.
+        ValueError: for an unknown name (listing every known one), an event dataset's name, or a bad
+            split; ``ChecksumError`` (a ``ValueError``) naming the file, expected and actual hash; corrupt
+            or truncated files.
         FileNotFoundError: when no folder holds the dataset, listing every place searched and how
             to get it.
 
     Example:
-        >>> train, test = load("digits")  # doctest: +SKIP
+        >>> train, test = load_images("digits")  # doctest: +SKIP
         >>> train.images.shape, train.targets.dtype  # doctest: +SKIP
         (torch.Size([1437, 1, 8, 8]), torch.int64)
     """
@@ -334,3 +336,116 @@ def load(
     if split is None:
         return train, test
     return train if split == "train" else test
+
+
+def load(
+    name: str,
+    root: str | os.PathLike | None = None,
+    *,
+    split: Split | None = None,
+    download: bool = False,
+    verify: bool = True,
+    progress: bool = True,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+    time_bins: int | None = None,
+    time_window: float | None = None,
+    cache: bool | str | os.PathLike | None = None,
+    flatten: bool | None = None,
+    num_workers: int = 0,
+) -> Any:
+    """Load any dataset of :data:`~spikekit.data.DATASETS`, image or event, as in-memory tensors.
+
+    **Image datasets** (``"mnist"``, ``"fashion-mnist"``, ``"mnist-10k"``, ``"digits"``, ``"idx"``):
+    :class:`ImageDataset` splits, ``images [N, 1, H, W]`` float32 in [0, 1] and ``targets [N]`` int64;
+    see :func:`load_images` for where they are looked for and how they are verified.
+
+    **Event datasets** (``"nmnist"``, ``"nmnist-small"``, ``"shd"``): the recordings binned into frames
+    with ``tonic.transforms.ToFrame`` (needs Tonic, the ``events`` extra), as
+    :class:`~spikekit.data.events.FrameDataset` splits: ``frames [N, T, P, H, W]`` for a camera
+    (N-MNIST: ``[N, T, 2, 34, 34]``) or ``[N, T, channels]`` for a cochlea (SHD: ``[N, T, 700]``), float32
+    event counts, **batch first** (``FrameDataset.time_first(batch)`` gives the ``[T, B, ...]`` spikekit's
+    models take); ``targets [N]`` int64; ``lengths [N]``, each recording's frames before zero padding;
+    ``sample_shape`` (one frame's shape: a model's ``input_shape``), ``num_classes``, ``classes``,
+    ``sensor_size``. This is :func:`spikekit.data.events.load_frames`, what ``spikekit train`` uses; for
+    the raw events and your own Tonic transforms use :func:`spikekit.data.events.load_events`.
+
+    Args:
+        name: a :data:`~spikekit.data.DATASETS` name or alias (case and ``_``/``-`` insensitive).
+        root: a data folder to search first (the CLI's ``--data-dir``): the dataset folder or its parent;
+            required for ``"idx"``; ignored for ``"digits"``.
+        split: ``None`` for ``(train, test)``, or ``"train"`` / ``"test"`` for that split alone.
+        download: fetch a missing dataset that has public mirrors / published archives, verified.
+        verify: check checksums (the IDX files' SHA-256; those an event dataset's manifest lists).
+        progress: progress bars (downloads, binning events).
+        train_limit, test_limit: keep only the first N samples of a split (event datasets: before binning).
+        time_bins: event datasets: frames per recording (default 10), spanning its first to last event.
+        time_window: event datasets: frame length in microseconds instead of ``time_bins`` (from
+            ``t = 0``; every event kept, so recordings of different lengths get different ``T``, padded).
+        cache: event datasets: where binned frames are cached on disk; ``None`` or ``True``: the user cache
+            (``cache_dir() / "frames"``), a folder, or ``False`` for no cache.
+        flatten: event datasets: frames ``[N, T, F]``; by default for a cochlea, not for a camera.
+        num_workers: event datasets: DataLoader workers while binning.
+
+    Returns:
+        ``(train, test)``, or one dataset when ``split`` is given: :class:`ImageDataset` for an image
+        dataset, :class:`~spikekit.data.events.FrameDataset` for an event dataset.
+
+    Raises:
+        ValueError: an unknown name (the message lists every known one), a bad split, an event option
+            for an image dataset, both ``time_bins`` and ``time_window``; checksum mismatches.
+        FileNotFoundError: the dataset is in none of the searched folders (listing them, and how to get it).
+        ImportError: an event dataset without Tonic; ``"digits"`` without scikit-learn.
+
+    Example:
+        >>> train, test = load("digits")  # doctest: +SKIP
+        >>> train, test = load("nmnist-small", time_bins=10, train_limit=200)  # doctest: +SKIP
+        >>> train.frames.shape, train.sample_shape  # doctest: +SKIP
+        (torch.Size([200, 10, 2, 34, 34]), (2, 34, 34))
+    """
+    key = DATASETS.canonical(name)
+    if split not in (None, "train", "test"):
+        raise ValueError(f"split must be None, 'train' or 'test'; got {split!r}")
+    for what, n in (("train_limit", train_limit), ("test_limit", test_limit)):
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n <= 0):
+            raise ValueError(f"{what} must be None or an int >= 1, got {n!r}")
+    if DATASETS.info(key)["kind"] == "event":
+        from .events.frames import load_frames  # Tonic and the event code load only for event data
+
+        if time_bins is not None and time_window is not None:
+            raise ValueError(
+                f"give time_bins or time_window, not both; got {time_bins!r} and {time_window!r}"
+            )
+        return load_frames(
+            key,
+            root,
+            n_time_bins=None if time_window is not None else (10 if time_bins is None else time_bins),
+            time_window=time_window,
+            split=split,
+            download=download,
+            verify=verify,
+            cache=True if cache is None else cache,
+            train_limit=train_limit,
+            test_limit=test_limit,
+            flatten=flatten,
+            progress=progress,
+            num_workers=num_workers,
+        )
+    event_only = {
+        "time_bins": time_bins,
+        "time_window": time_window,
+        "cache": cache,
+        "flatten": flatten,
+        "num_workers": num_workers or None,
+    }
+    given = [k for k, v in event_only.items() if v is not None]
+    if given:
+        raise ValueError(f"{', '.join(given)}: for event datasets only; {key!r} is an image dataset")
+    out = load_images(key, root, download=download, split=split, verify=verify, progress=progress)
+    limits = {"train": train_limit, "test": test_limit}
+    if split is not None:
+        return out.subset(limits[split]) if limits[split] is not None else out
+    return tuple(
+        ds.subset(limits[s]) if limits[s] is not None else ds
+        for s, ds in zip(("train", "test"), out, strict=True)
+    )

@@ -1,9 +1,10 @@
-"""Downloading the published IDX archives, verified and written atomically.
+"""Downloading files, verified and written atomically: the published IDX archives and, through
+:func:`download_file`, the event datasets' archives (:mod:`spikekit.data.events.fetch`).
 
 Only the standard library's :mod:`urllib` is used. Each file goes to a temporary file in the target
-folder, is checked against the SHA-256 of its decompressed content, and only then renamed to its
-final name with :func:`os.replace`; a failed or interrupted download leaves nothing under the final
-name.
+folder, is checked (for the IDX files: against the SHA-256 of its decompressed content), and only then
+renamed to its final name with :func:`os.replace`; a failed or interrupted download leaves nothing under
+the final name.
 """
 
 from __future__ import annotations
@@ -15,13 +16,23 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
+from .. import _io
 from .idx import read_bytes
-from .registry import DATASETS, SPECS, download_dir, find_file, normalize_name
+from .registry import DATASETS, SPECS, dataset_kind, download_dir, find_file, normalize_name
 
-__all__ = ["ChecksumError", "DownloadError", "download", "verify_file"]
+__all__ = [
+    "ChecksumError",
+    "DownloadError",
+    "check_download_options",
+    "download",
+    "download_file",
+    "sha256_hex",
+    "verify_file",
+]
 
 _CHUNK = 1 << 16
 _USER_AGENT = "spikekit (+https://pypi.org/project/spikekit/)"
@@ -64,16 +75,6 @@ def verify_file(path: str | os.PathLike, expected: str) -> bytes:
     return data
 
 
-def _progress_bar(total: int | None, desc: str, enabled: bool):
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # tqdm is optional; downloading works without a bar
-        return None
-    return tqdm(total=total, desc=desc, unit="B", unit_scale=True, unit_divisor=1024, leave=False)
-
-
 def _fetch_to_temp(url: str, folder: Path, filename: str, timeout: float, progress: bool) -> Path:
     """Stream ``url`` into a new temporary file in ``folder``; remove it on any failure."""
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{filename}.", suffix=".part")
@@ -83,17 +84,20 @@ def _fetch_to_temp(url: str, folder: Path, filename: str, timeout: float, progre
         with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
             length = response.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
-            bar = _progress_bar(total, filename, progress)
             written = 0
-            try:
+            with _io.progress(
+                total=total,
+                desc=filename,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                leave=False,
+                enabled=progress,
+            ) as bar:
                 while chunk := response.read(_CHUNK):
                     out.write(chunk)
                     written += len(chunk)
-                    if bar is not None:
-                        bar.update(len(chunk))
-            finally:
-                if bar is not None:
-                    bar.close()
+                    bar.update(len(chunk))
             if total is not None and written != total:
                 raise http.client.IncompleteRead(b"", total - written)
             out.flush()
@@ -112,46 +116,84 @@ def _describe(err: BaseException) -> str:
     return f"{type(err).__name__}: {err}"
 
 
-def _download_file(
-    filename: str,
-    expected: str,
-    folder: Path,
-    mirrors: Sequence[str],
-    retries: int,
-    backoff: float,
-    timeout: float,
-    progress: bool,
+def check_download_options(retries: Any, backoff: Any, timeout: Any) -> None:
+    """Raise ``ValueError`` unless ``retries`` is an int >= 1, ``backoff`` >= 0 s and ``timeout`` > 0 s."""
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
+        raise ValueError(f"retries must be an int >= 1, got {retries!r}")
+    if not backoff >= 0:
+        raise ValueError(f"backoff must be >= 0 seconds, got {backoff!r}")
+    if not timeout > 0:
+        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+
+
+def download_file(
+    urls: Sequence[str],
+    path: str | os.PathLike,
+    check: Callable[[Path], object] | None = None,
+    *,
+    retries: int = 3,
+    backoff: float = 1.0,
+    timeout: float = 60.0,
+    progress: bool = True,
 ) -> Path:
-    """Fetch ``filename`` from the first mirror that delivers content with SHA-256 ``expected``."""
+    """Fetch ``path`` from the first of ``urls`` that delivers content ``check`` accepts; never half a file.
+
+    Each URL is tried ``retries`` times on network errors and server errors, waiting ``backoff * 2**k``
+    seconds before retry ``k + 1``; a 4xx answer (other than 408 and 429) moves on to the next URL at once,
+    and so does content that ``check`` rejects (by raising ``ValueError``, e.g. :class:`ChecksumError`).
+    The body is streamed into a temporary file beside ``path`` (with a progress bar), checked there, and
+    only then renamed to ``path`` with :func:`os.replace`.
+
+    Args:
+        urls: full URLs of the same file, tried in order.
+        path: where the file goes; its folder must exist.
+        check: called with the downloaded temporary file; raises ``ValueError`` if the content is wrong.
+        retries, backoff, timeout: see above (:func:`check_download_options`); ``timeout`` is per socket
+            operation, in seconds.
+        progress: a progress bar per attempt (when tqdm is installed).
+
+    Returns:
+        ``path``, as a :class:`~pathlib.Path`.
+
+    Raises:
+        ChecksumError: every URL that answered served content ``check`` rejected (lists every attempt).
+        DownloadError: (an ``OSError``) no URL delivered the file; lists every attempt.
+    """
+    check_download_options(retries, backoff, timeout)
+    if isinstance(urls, str) or not urls or not all(isinstance(u, str) and u for u in urls):
+        raise ValueError(f"urls must be a non-empty sequence of URLs, got {urls!r}")
+    final = Path(path)
     attempts: list[str] = []
     bad_content = False
-    for mirror in mirrors:
-        url = mirror.rstrip("/") + "/" + filename
+    for url in urls:
         for attempt in range(retries):
             if attempt:
                 time.sleep(backoff * 2 ** (attempt - 1))
             try:
-                tmp = _fetch_to_temp(url, folder, filename, timeout, progress)
+                tmp = _fetch_to_temp(url, final.parent, final.name, timeout, progress)
             except urllib.error.HTTPError as err:
                 attempts.append(f"{url}: {_describe(err)}")
                 if 400 <= err.code < 500 and err.code not in (408, 429):
-                    break  # not there: try the next mirror
+                    break  # not there: try the next URL
                 continue
             except (OSError, http.client.HTTPException) as err:
                 attempts.append(f"{url}: {_describe(err)}")
                 continue
             try:
-                verify_file(tmp, expected)
-            except ValueError as err:  # checksum mismatch or corrupt gzip: this mirror's copy is bad
+                if check is not None:
+                    check(tmp)
+            except ValueError as err:  # checksum mismatch or corrupt data: this URL's copy is bad
                 tmp.unlink(missing_ok=True)
                 bad_content = True
                 attempts.append(f"{url}: {err}")
                 break
-            final = folder / filename
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
             os.replace(tmp, final)
             return final
     listing = "\n  ".join(attempts)
-    message = f"could not download {filename} into {folder}; attempts:\n  {listing}"
+    message = f"could not download {final.name} into {final.parent}; attempts:\n  {listing}"
     raise ChecksumError(message) if bad_content else DownloadError(message)
 
 
@@ -196,6 +238,12 @@ def download(
     Example:
         >>> folder = download("fashion-mnist")  # doctest: +SKIP
     """
+    if isinstance(name, str) and name in DATASETS and dataset_kind(name) == "event":
+        key = DATASETS.canonical(name)
+        raise ValueError(
+            f"dataset {key!r} is an event dataset: download it with spikekit.data.load({key!r}, "
+            f"download=True) or spikekit.data.events.download_events({key!r})"
+        )
     key = normalize_name(name)
     spec = SPECS.get(key)
     downloadable = [n for n, s in SPECS.items() if s.mirrors]
@@ -208,12 +256,7 @@ def download(
             f"dataset {key!r} cannot be downloaded: {why}; downloadable: {', '.join(downloadable)} "
             f"(all names: {', '.join(DATASETS)})"
         )
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
-        raise ValueError(f"retries must be an int >= 1, got {retries!r}")
-    if not backoff >= 0:
-        raise ValueError(f"backoff must be >= 0 seconds, got {backoff!r}")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be > 0 seconds, got {timeout!r}")
+    check_download_options(retries, backoff, timeout)
     if mirrors is None:
         mirrors = spec.mirrors
     if isinstance(mirrors, str) or not mirrors or not all(isinstance(m, str) and m for m in mirrors):
@@ -229,5 +272,14 @@ def download(
                 continue
             except ValueError:
                 pass  # corrupt or different: fetch a fresh copy
-        _download_file(f"{stem}.gz", expected, folder, mirrors, retries, backoff, timeout, progress)
+        filename = f"{stem}.gz"
+        download_file(
+            [m.rstrip("/") + "/" + filename for m in mirrors],
+            folder / filename,
+            lambda tmp, expected=expected: verify_file(tmp, expected),
+            retries=retries,
+            backoff=backoff,
+            timeout=timeout,
+            progress=progress,
+        )
     return folder

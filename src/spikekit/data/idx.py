@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import _io
+
 __all__ = ["read_idx", "write_idx", "read_bytes", "parse_idx"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -168,5 +170,4 @@ def write_idx(path: str | os.PathLike, tensor: torch.Tensor, *, compress: bool |
     data = header + body
     if compress is None:
         compress = path.name.endswith(".gz")
-    path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
-    return path
+    return _io.atomic_write_bytes(path, gzip.compress(data, mtime=0) if compress else data)

@@ -1,8 +1,12 @@
-"""Known datasets: file names, SHA-256 checksums, class names, mirrors, and where to look for them.
+"""Known datasets: :data:`DATASETS` (every name :func:`spikekit.data.load` accepts), the IDX datasets' file
+names, checksums and mirrors, the event datasets' sensors and published archives, and where to look.
 
-Checksums are of the *decompressed* IDX content, so a file verifies whether it is stored raw or
+IDX checksums are of the *decompressed* content, so a file verifies whether it is stored raw or
 gzip-compressed (with any gzip header). They are the published ones, as listed in the project's
-shared data README.
+shared data README. The event archives and MD5s are the ones the datasets' publishers serve and that
+Tonic 1.7 checks (``tonic.datasets.NMNIST``, ``tonic.datasets.SHD``): N-MNIST from Mendeley Data
+(Orchard et al.), SHD from the Zenke lab. No SHA-256 is published for them, so a download is checked
+against the MD5.
 """
 
 from __future__ import annotations
@@ -11,15 +15,25 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from .._registry import Registry, UnknownNameError
 
 __all__ = [
     "DATASETS",
+    "EVENT_DATASETS",
+    "EVENT_SPECS",
     "FILES",
+    "IMAGE_DATASETS",
     "SPECS",
+    "Archive",
     "DatasetSpec",
+    "EventSpec",
     "cache_dir",
+    "dataset_kind",
     "download_dir",
     "find_file",
+    "normalize_event_name",
     "normalize_name",
     "search_paths",
 ]
@@ -110,19 +124,161 @@ SPECS: dict[str, DatasetSpec] = {
     ),
 }
 
-# Every name load() accepts: the checksummed IDX datasets, the embedded digits, any IDX folder.
-DATASETS: tuple[str, ...] = ("mnist", "fashion-mnist", "mnist-10k", "digits", "idx")
+
+@dataclass(frozen=True)
+class Archive:
+    """One published archive of an event dataset.
+
+    Args:
+        filename: the name it is saved under (and appended to a mirror's base URL).
+        urls: where the publisher serves it, tried in order.
+        md5: its published MD5 (hex).
+        sha256: its SHA-256 (hex), when known; checked as well.
+        member: what it unpacks to (a folder like ``"Train"`` or a file like ``"shd_train.h5"``),
+            which is moved into the dataset folder.
+    """
+
+    filename: str
+    urls: tuple[str, ...]
+    md5: str
+    member: str
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """A named event dataset.
+
+    Args:
+        name: its name in :func:`spikekit.data.load` and :func:`spikekit.data.events.load_events`.
+        kind: ``"camera"`` (``x, y, t, p`` events) or ``"cochlea"`` (``t, x, p``).
+        sensor_size: Tonic's ``(W, H, P)``: ``(34, 34, 2)`` for N-MNIST, ``(700, 1, 1)`` for SHD.
+        classes: class names, index = label.
+        archives: split -> archive; empty when it cannot be downloaded.
+    """
+
+    name: str
+    kind: str
+    sensor_size: tuple[int, int, int]
+    classes: tuple[str, ...]
+    archives: dict[str, Archive] = field(default_factory=dict)
+
+
+_MENDELEY = "https://data.mendeley.com/public-files/datasets/468j46mzdv/files/"
+_ZENKE = "https://zenkelab.org/datasets/"
+# SHD's 20 classes (ten digits spoken in English and in German); the file's extra/keys names them.
+_SHD_CLASSES = tuple(str(i) for i in range(20))
+
+EVENT_SPECS: dict[str, EventSpec] = {
+    "nmnist": EventSpec(
+        name="nmnist",
+        kind="camera",
+        sensor_size=(34, 34, 2),
+        classes=DIGIT_CLASSES,
+        archives={
+            "train": Archive(
+                "train.zip",
+                (_MENDELEY + "39c25547-014b-4137-a934-9d29fa53c7a0/file_downloaded",),
+                md5="20959b8e626244a1b502305a9e6e2031",
+                member="Train",
+            ),
+            "test": Archive(
+                "test.zip",
+                (_MENDELEY + "05a4d654-7e03-4c15-bdfa-9bb2bcbea494/file_downloaded",),
+                md5="69ca8762b2fe404d9b9bad1103e97832",
+                member="Test",
+            ),
+        },
+    ),
+    # The first 1,000 training and 100 test samples with a MANIFEST.tsv (the project's shared data).
+    "nmnist-small": EventSpec(
+        name="nmnist-small", kind="camera", sensor_size=(34, 34, 2), classes=DIGIT_CLASSES
+    ),
+    "shd": EventSpec(
+        name="shd",
+        kind="cochlea",
+        sensor_size=(700, 1, 1),
+        classes=_SHD_CLASSES,
+        archives={
+            "train": Archive(
+                "shd_train.h5.zip",
+                (_ZENKE + "shd_train.h5.zip",),
+                md5="f3252aeb598ac776c1b526422d90eecb",
+                member="shd_train.h5",
+            ),
+            "test": Archive(
+                "shd_test.h5.zip",
+                (_ZENKE + "shd_test.h5.zip",),
+                md5="1503a5064faa34311c398fb0a1ed0a6f",
+                member="shd_test.h5",
+            ),
+        },
+    ),
+}
+
+DATASETS: Registry[Any] = Registry("dataset")
+"""Every dataset :func:`spikekit.data.load` knows, image and event, by name.
+
+An entry's object is its spec (:class:`DatasetSpec` or :class:`EventSpec`); its metadata says ``kind``
+(``"image"``: ``load`` returns :class:`~spikekit.data.ImageDataset` splits; ``"event"``: it returns
+:class:`~spikekit.data.events.FrameDataset` splits) and ``help`` (one line).
+"""
+for _spec, _aliases, _help in (
+    (SPECS["mnist"], (), "MNIST handwritten digits, 60,000 + 10,000, 28x28 (downloadable)"),
+    (SPECS["fashion-mnist"], ("fashionmnist",), "Fashion-MNIST, 60,000 + 10,000, 28x28 (downloadable)"),
+    (SPECS["mnist-10k"], (), "10,000 MNIST training digits re-split 8,000 / 2,000 (no public mirror)"),
+    (DatasetSpec("digits", {}, DIGIT_CLASSES), (), "scikit-learn's 8x8 digits, 1,437 + 360, no download"),
+    (DatasetSpec("idx", {}, ()), (), "any folder of the four standard IDX files (root=FOLDER), unchecked"),
+):
+    DATASETS.register(_spec.name, _spec, aliases=_aliases, kind="image", help=_help)
+for _spec, _aliases, _help in (
+    (EVENT_SPECS["nmnist"], ("n-mnist",), "N-MNIST event-camera digits, 60,000 + 10,000 (downloadable)"),
+    (EVENT_SPECS["nmnist-small"], ("n-mnist-small",), "the first 1,000 + 100 N-MNIST recordings"),
+    (EVENT_SPECS["shd"], (), "Spiking Heidelberg Digits, 20 spoken digits, 700 channels (downloadable)"),
+):
+    DATASETS.register(_spec.name, _spec, aliases=_aliases, kind="event", help=_help)
+del _spec, _aliases, _help
+
+EVENT_DATASETS: tuple[str, ...] = tuple(n for n in DATASETS if DATASETS.info(n)["kind"] == "event")
+IMAGE_DATASETS: tuple[str, ...] = tuple(n for n in DATASETS if DATASETS.info(n)["kind"] == "image")
+
+
+def dataset_kind(name: str) -> str:
+    """``"image"`` or ``"event"`` for any name or alias in :data:`DATASETS` (``ValueError`` if unknown)."""
+    return DATASETS.info(name)["kind"]
 
 
 def normalize_name(name: object) -> str:
-    """Return the canonical dataset name (case and ``_``/``-`` insensitive) or raise ``ValueError``."""
+    """The canonical image dataset name (case and ``_``/``-`` insensitive).
+
+    Raises:
+        TypeError: ``name`` is not a str.
+        ValueError: an unknown name (listing every known one), or an event dataset's.
+    """
+    key = DATASETS.canonical(name)  # type: ignore[arg-type]
+    if DATASETS.info(key)["kind"] != "image":
+        raise ValueError(
+            f"{key!r} is an event dataset, not an image dataset ({', '.join(IMAGE_DATASETS)}); "
+            f"load it with spikekit.data.load({key!r}) or spikekit.data.events.load_events({key!r})"
+        )
+    return key
+
+
+def normalize_event_name(name: object) -> str:
+    """The canonical event dataset name (case and ``_``/``-`` insensitive) or ``ValueError``."""
     if not isinstance(name, str):
-        raise TypeError(f"name must be a str, one of {', '.join(DATASETS)}; got {type(name).__name__}")
-    key = name.strip().lower().replace("_", "-")
-    if key == "fashionmnist":
-        key = "fashion-mnist"
-    if key not in DATASETS:
-        raise ValueError(f"unknown dataset {name!r}; accepted names: {', '.join(DATASETS)}")
+        raise TypeError(f"name must be a str, one of {', '.join(EVENT_DATASETS)}; got {type(name).__name__}")
+    try:
+        key = DATASETS.canonical(name)
+    except UnknownNameError:
+        raise ValueError(
+            f"unknown event dataset {name!r}; accepted names: {', '.join(EVENT_DATASETS)}"
+        ) from None
+    if DATASETS.info(key)["kind"] != "event":
+        raise ValueError(
+            f"{key!r} is an image dataset, not an event dataset ({', '.join(EVENT_DATASETS)}); "
+            f"load it with spikekit.data.load({key!r})"
+        )
     return key
 
 

@@ -69,6 +69,7 @@ SPEC = register(
         ALIFParams,
         ALIFState,
         decay=lambda p: f64(p.beta),
+        with_decay=lambda d: {"beta": d},
         nir_reason="its threshold adapts (a second state variable raised by each spike); NIR has no adaptive "
         "neuron",
     )

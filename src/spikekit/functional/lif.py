@@ -118,6 +118,19 @@ def _plif_k(p: PLIFParams) -> torch.Tensor:
     return torch.sigmoid(f64(p.w))
 
 
+def _plif_restore(beta: torch.Tensor, v_threshold: torch.Tensor, meta: dict):
+    """PLIF from NIR's LIF with ``r = 1``: ``k = 1 - beta = sigmoid(w)``; the threshold is in NIR's units
+    (``v_nir = k v``) unless the input decays too."""
+    k = 1.0 - beta
+    decay_input = bool(int(meta["decay_input"]))
+    kwargs = {
+        "init_tau": 2.0,
+        "decay_input": decay_input,
+        "threshold": v_threshold if decay_input else v_threshold / k,
+    }
+    return kwargs, {"w": torch.log(k / (1.0 - k))}
+
+
 def _plif_form(p: PLIFParams, x: torch.Tensor) -> tuple[str, torch.Tensor]:
     k = torch.sigmoid(torch.as_tensor(p.w, dtype=x.dtype, device=x.device))  # as plif_step computes it
     return ("plif", k) if p.decay_input else ("decay", 1 - k)
@@ -132,9 +145,11 @@ IF_SPEC = register(
         decay=lambda p: f64(1.0),
         leaky=lambda p: (f64(1.0), f64(1.0)),
         nir="leaky",
+        nir_nodes=("IF", "I"),
         loihi=True,
         fused="lif",
         fused_form=lambda p, x: ("if", None),
+        with_decay=lambda d: {},
     )
 )
 LIF_SPEC = register(
@@ -146,9 +161,12 @@ LIF_SPEC = register(
         decay=lambda p: f64(p.beta),
         leaky=lambda p: (f64(p.beta), f64(1.0)),
         nir="leaky",
+        nir_nodes=("LIF", "LI"),
         loihi=True,
         fused="lif",
         fused_form=lambda p, x: ("decay", like(p.beta, x)),
+        with_decay=lambda d: {"beta": d},
+        variants={"detach": {"detach_reset": True}, "zero": {"reset": "zero"}},
     )
 )
 PLIF_SPEC = register(
@@ -160,7 +178,10 @@ PLIF_SPEC = register(
         decay=lambda p: 1 - _plif_k(p),
         leaky=lambda p: (1 - _plif_k(p), _plif_k(p) if p.decay_input else torch.ones_like(_plif_k(p))),
         nir="leaky",
+        nir_meta=lambda p: {"decay_input": int(p.decay_input)},
+        nir_restore=_plif_restore,
         fused="lif",
         fused_form=_plif_form,
+        with_decay=lambda d: {"init_tau": 1.0 / (1.0 - d)},
     )
 )

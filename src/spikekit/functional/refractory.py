@@ -88,5 +88,7 @@ SPEC = register(
         "proportional to the membrane, and it answers one step late; NIR's neurons emit binary spikes and "
         "reset to a fixed v_reset",
         fused="refractory",
+        with_decay=lambda d: {"decay": d},
+        variants={"binary": {"spike": "binary"}},
     )
 )

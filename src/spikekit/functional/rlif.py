@@ -70,6 +70,7 @@ SPEC = register(
         RLIFState,
         decay=lambda p: f64(p.beta),
         nir="recurrent",
+        nir_nodes=("LIF",),
         loihi=True,
         example={"size": 1},
     )

@@ -75,6 +75,7 @@ SPEC = register(
         SRMParams,
         SRMState,
         decay=lambda p: f64(math.exp(-1.0 / max(float(p.tau_m), float(p.tau_s)))),
+        with_decay=lambda d: {"tau_m": -1.0 / math.log(d)},
         nir_reason="its refractory kernel (a decaying negative trace set at each spike) has no NIR "
         "counterpart; NIR's neurons reset to a fixed v_reset",
     )

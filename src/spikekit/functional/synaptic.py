@@ -61,6 +61,8 @@ SPEC = register(
         # the slower of the two decays: the tail of the difference-of-exponentials response
         decay=lambda p: torch.maximum(f64(p.alpha).mean(), f64(p.beta).mean()),
         nir="cuba",
+        nir_nodes=("CubaLIF", "CubaLI"),
         loihi=True,
+        with_decay=lambda d: {"beta": d},
     )
 )

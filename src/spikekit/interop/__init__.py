@@ -9,11 +9,4 @@ Example:
 
 from .loihi import from_loihi_layout, loihi_check, to_loihi_layout
 
-__all__ = ["to_loihi_layout", "from_loihi_layout", "loihi_check", "run_export_nir"]
-
-
-def run_export_nir(**kwargs):
-    """The ``spikekit export-nir`` command (see :func:`spikekit.interop._export_cli.run_export_nir`)."""
-    from ._export_cli import run_export_nir as run
-
-    return run(**kwargs)
+__all__ = ["to_loihi_layout", "from_loihi_layout", "loihi_check"]

@@ -1,5 +1,9 @@
-"""spikekit -> NIR: one function per kind of layer. The mapping is documented in :mod:`spikekit.interop.nir`
-and docs/interop.md."""
+"""spikekit -> NIR: one function per kind of layer, and per NIR form of neuron (``NeuronSpec.nir``). The
+mapping is documented in :mod:`spikekit.interop.nir` and docs/interop.md.
+
+What a neuron is comes from its spec (``type(module).spec``): ``nir`` picks the writer, ``nir_reason`` says
+why there is none, ``leaky`` gives a leaky neuron's decay and gain, ``nir_meta`` what a neuron written as
+another's node needs to come back as itself."""
 
 from __future__ import annotations
 
@@ -12,23 +16,27 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..nn import ALIF, IF, LIF, PLIF, RLIF, SRM, Neuron, RefractoryLIF, Synaptic
+from ..functional.spec import SPECS, NeuronSpec
+from ..nn import Neuron
 from ._lower import Step, apply, fold, lower_structure, sample_sequence
 
 Nodes = list[tuple[str, Any]]  # (key suffix, NIR node); a chain
 
-NOT_EXPRESSIBLE = {
-    RefractoryLIF: "its output is graded (relu(inner - threshold)), its reset subtracts a penalty "
-    "proportional to the membrane, and it answers one step late; NIR's neurons emit binary spikes and reset "
-    "to a fixed v_reset",
-    ALIF: "its threshold adapts (a second state variable raised by each spike); NIR has no adaptive neuron",
-    SRM: "its refractory kernel (a decaying negative trace set at each spike) has no NIR counterpart; NIR's "
-    "neurons reset to a fixed v_reset",
-}
-EXPORTABLE = (
+LAYERS = (
     "Linear, Conv2d, Flatten, AvgPool2d, MaxPool2d (of spikes), BatchNorm (folded), Dropout, Identity, "
-    "TimeDistributed(...), IF, LIF, PLIF, Synaptic, RLIF"
+    "TimeDistributed(...)"
 )
+
+
+def exportable() -> str:
+    """What the exporter writes: the layers above and every registered neuron with a NIR form."""
+    return ", ".join([LAYERS, *(name for name in SPECS if SPECS[name].nir is not None)])
+
+
+def neuron_spec(module: nn.Module) -> NeuronSpec | None:
+    """The spec of a spikekit neuron module (``type(module).spec``), ``None`` for any other module."""
+    spec = getattr(type(module), "spec", None)
+    return spec if isinstance(module, Neuron) and isinstance(spec, NeuronSpec) else None
 
 
 def _np(t: torch.Tensor) -> np.ndarray:
@@ -156,26 +164,19 @@ def _check_reset(step: Step, allowed: tuple[str, ...]) -> str:
     return reset
 
 
-def _decay_gain(m: Neuron) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(beta, gamma)`` of ``v = beta v + gamma x`` for IF, LIF and PLIF, in float64."""
-    if isinstance(m, IF):
-        return torch.ones((), dtype=torch.float64), torch.ones((), dtype=torch.float64)
-    if isinstance(m, PLIF):
-        k = torch.sigmoid(m.w.detach().double())
-        return 1 - k, (k if m.decay_input else torch.ones_like(k))
-    return m.beta.detach().double(), torch.ones((), dtype=torch.float64)
-
-
-def _lif_family(step: Step, shape_in, shape_out, ctx) -> Nodes:
-    """IF, LIF, PLIF: ``v = beta v + gamma x``; Euler with step dt of ``tau dv/dt = -v + r I``."""
+def _leaky(step: Step, shape_in, shape_out, ctx) -> Nodes:
+    """Form ``"leaky"``: ``v = beta v + gamma x`` (the spec's ``leaky``); Euler with step dt of
+    ``tau dv/dt = -v + r I``."""
     m, dt, shape = step.module, ctx["dt"], tuple(shape_in)
+    spec, params = neuron_spec(m), m.params()
     reset = _check_reset(step, ("zero", "none"))
-    beta, gamma = _decay_gain(m)
+    beta, gamma = spec.leaky(params)
     beta, gamma = _full(beta, shape), _full(gamma, shape)
-    thr = _full(m.threshold, shape)
+    thr = _full(params.threshold, shape)
     meta = {}
-    if isinstance(m, PLIF):
-        meta = {"spikekit.module": "PLIF", "spikekit.decay_input": int(m.decay_input)}
+    if spec.nir_restore is not None:  # written as another neuron's node: say which, and what it needs
+        extra = spec.nir_meta(params) if spec.nir_meta is not None else {}
+        meta = {"spikekit.module": spec.name, **{f"spikekit.{k}": v for k, v in extra.items()}}
     if np.all(beta == 1.0):  # no leak: NIR's IF / I, dv/dt = r I, with r = gamma / dt
         if reset == "none":
             nodes: Nodes = [("", nir.I(r=gamma / dt, metadata=meta))]
@@ -198,10 +199,12 @@ def _lif_family(step: Step, shape_in, shape_out, ctx) -> Nodes:
     return [("", node)]
 
 
-def _synaptic(step: Step, shape_in, shape_out, ctx) -> Nodes:
+def _cuba(step: Step, shape_in, shape_out, ctx) -> Nodes:
+    """Form ``"cuba"``: current ``i = alpha i + x``, membrane ``v = beta v + i`` (NIR's CubaLIF / CubaLI)."""
     m, dt, shape = step.module, ctx["dt"], tuple(shape_in)
+    p = m.params()
     reset = _check_reset(step, ("zero", "none"))
-    alpha, beta = _full(m.alpha, shape), _full(m.beta, shape)
+    alpha, beta = _full(p.alpha, shape), _full(p.beta, shape)
     if np.any(alpha == 1.0) or np.any(beta == 1.0):
         raise ValueError(f"export: {_what(step)} has alpha or beta = 1 (an infinite time constant in NIR)")
     tau_syn, tau_mem = dt / (1.0 - alpha), dt / (1.0 - beta)
@@ -215,26 +218,28 @@ def _synaptic(step: Step, shape_in, shape_out, ctx) -> Nodes:
     if reset == "none":
         nodes: Nodes = [("", nir.CubaLI(**common))]
         return (
-            nodes if step.readout else nodes + [("spike", nir.Threshold(threshold=_full(m.threshold, shape)))]
+            nodes if step.readout else nodes + [("spike", nir.Threshold(threshold=_full(p.threshold, shape)))]
         )
-    return [("", nir.CubaLIF(**common, v_threshold=_full(m.threshold, shape), v_reset=np.zeros(shape)))]
+    return [("", nir.CubaLIF(**common, v_threshold=_full(p.threshold, shape), v_reset=np.zeros(shape)))]
 
 
-def _rlif(step: Step, shape_in, shape_out, ctx) -> Nodes:
-    """A subgraph ``input -> lif -> output`` with ``lif -> w_rec -> lif``, as snnTorch writes RLeaky."""
+def _recurrent(step: Step, shape_in, shape_out, ctx) -> Nodes:
+    """Form ``"recurrent"``: a subgraph ``input -> lif -> output`` with ``lif -> w_rec -> lif``, as snnTorch
+    writes RLeaky."""
     m, dt = step.module, ctx["dt"]
+    p = m.params()
     _check_reset(step, ("zero",))
-    n = m.weight.shape[0]
-    beta = float(m.beta)
+    n = p.weight.shape[0]
+    beta = float(p.beta)
     if beta == 1.0:
         raise ValueError(f"export: {_what(step)} has beta = 1 (an infinite time constant in NIR)")
     tau = np.full(n, dt / (1.0 - beta))
-    w = _np(m.weight) if m.weight.dim() == 2 else np.diag(_np(m.weight))
+    w = _np(p.weight) if p.weight.dim() == 2 else np.diag(_np(p.weight))
     lif = nir.LIF(
         tau=tau,
         r=tau / dt,
         v_leak=np.zeros(n),
-        v_threshold=np.full(n, float(m.threshold)),
+        v_threshold=np.full(n, float(p.threshold)),
         v_reset=np.zeros(n),
     )
     sub = nir.NIRGraph(
@@ -255,10 +260,8 @@ EMITTERS = [
     (nn.Flatten, _flatten),
     (nn.AvgPool2d, _avgpool),
     (nn.MaxPool2d, _maxpool),
-    (IF | LIF | PLIF, _lif_family),
-    (Synaptic, _synaptic),
-    (RLIF, _rlif),
 ]
+NEURON_EMITTERS = {"leaky": _leaky, "cuba": _cuba, "recurrent": _recurrent}  # by NeuronSpec.nir
 
 
 def _emitter(step: Step):
@@ -268,24 +271,30 @@ def _emitter(step: Step):
         if isinstance(m, cls):
             return fn
     if isinstance(m, Neuron):
+        spec = neuron_spec(m)
+        if spec is not None and spec.nir in NEURON_EMITTERS:
+            return NEURON_EMITTERS[spec.nir]
         raise ValueError(
-            f"export: {_what(step)} is a neuron the NIR exporter does not know; exportable: {EXPORTABLE}"
+            f"export: {_what(step)} is a neuron the NIR exporter does not know; exportable: {exportable()}"
         )
     if not list(m.parameters()) and type(m).__module__.startswith("torch.nn.modules.activation"):
         raise ValueError(
             f"export: {_what(step)} is a non-spiking activation, which NIR cannot express; convert the "
             "network to spiking neurons first (spikekit.convert)"
         )
-    raise ValueError(f"export: {_what(step)} has no NIR counterpart here; exportable: {EXPORTABLE}")
+    raise ValueError(f"export: {_what(step)} has no NIR counterpart here; exportable: {exportable()}")
 
 
 def check_expressible(model: nn.Module) -> None:
-    """Raise ``ValueError`` naming the first neuron of ``model`` that NIR cannot express, and why."""
+    """Raise ``ValueError`` naming the first neuron of ``model`` that NIR cannot express, and why (its
+    spec's ``nir_reason``)."""
     for name, m in model.named_modules():
-        for cls, why in NOT_EXPRESSIBLE.items():
-            if isinstance(m, cls):
-                label = name or type(model).__name__
-                raise ValueError(f"export: {cls.__name__} {label!r} cannot be expressed in NIR: {why}")
+        spec = neuron_spec(m)
+        if spec is not None and spec.nir is None:
+            label = name or type(model).__name__
+            raise ValueError(
+                f"export: {type(m).__name__} {label!r} cannot be expressed in NIR: {spec.nir_reason}"
+            )
 
 
 def _readout_check(step: Step) -> None:

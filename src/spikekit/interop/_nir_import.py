@@ -1,5 +1,10 @@
 """NIR -> spikekit: one function per node type. The mapping is documented in :mod:`spikekit.interop.nir` and
-docs/interop.md."""
+docs/interop.md.
+
+Which spikekit neuron a NIR neuron node becomes is read from the registered specs: the one whose ``nir`` form
+matches and whose ``nir_nodes`` list the node's type (see :func:`neuron_for`), or the one the node's
+metadata names (``"spikekit.module"``, written for neurons NIR writes as another's node) through its
+``nir_restore``."""
 
 from __future__ import annotations
 
@@ -11,7 +16,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..nn import IF, LIF, PLIF, RLIF, Synaptic, TimeDistributed
+from ..functional.spec import SPECS, NeuronSpec
+from ..nn import TimeDistributed
+from ..nn.neuron import NEURONS
 from .layers import GraphModule, Membrane, Scale, SumPool2d, Threshold
 
 ATOL = 1e-6  # relative tolerance when deciding that a gain is 1 or a decay is 0 (float32 round-off)
@@ -123,16 +130,39 @@ def _pool(key, node, ctx) -> nn.Module:
 
 
 # --- neurons -------------------------------------------------------------------------------------------
+def neuron_for(form: str, node_type: str) -> type:
+    """The spikekit neuron class that imports a NIR ``node_type`` node (e.g. ``"LIF"``) of ``form``.
+
+    The first registered spec with ``nir == form`` and ``node_type`` in its ``nir_nodes``; its module is
+    ``spikekit.nn.neuron.NEURONS[spec.name]``.
+    """
+    for name in SPECS:
+        spec = SPECS[name]
+        if spec.nir == form and node_type in spec.nir_nodes and name in NEURONS:
+            return NEURONS[name]
+    raise ValueError(f"import_: no spikekit neuron imports NIR's {node_type} (as a {form!r} neuron)")
+
+
+def _restorer(meta: dict[str, Any]) -> NeuronSpec | None:
+    """The spec the node's metadata names (``"spikekit.module"``) when it can rebuild itself from the node."""
+    name = str(meta.get("spikekit.module", ""))
+    if name not in SPECS or name not in NEURONS:
+        return None
+    spec = SPECS[name]
+    return spec if spec.nir == "leaky" and spec.nir_restore is not None else None
+
+
 def _if(key, node, ctx) -> nn.Module:
     """``dv/dt = r I``: ``v += (r dt) x``; spikekit's IF on the membrane ``v / (r dt)``."""
     dt = ctx["dt"]
     gain = _gain(node.r, dt)
+    cls = neuron_for("leaky", type(node).__name__)
     if isinstance(node, nir.I):
-        neuron = IF(threshold=1.0, reset="none")
+        neuron = cls(threshold=1.0, reset="none")
         return Membrane(neuron, None if _is_one(gain) else _t(gain))
     _zero(key, node, "v_reset")
     thr = _value(np.asarray(node.v_threshold, np.float64) / gain)
-    return IF(threshold=thr, reset="zero", shape=_shape(thr))
+    return cls(threshold=thr, reset="zero", shape=_shape(thr))
 
 
 def _lif(key, node, ctx) -> nn.Module:
@@ -141,11 +171,12 @@ def _lif(key, node, ctx) -> nn.Module:
     _zero(key, node, "v_leak")
     beta = _decay(key, node, node.tau, dt)
     gain = _gain(node.r, dt, 1.0 / np.asarray(node.tau, np.float64))
+    cls = neuron_for("leaky", type(node).__name__)
     if isinstance(node, nir.LI):
         b = _value(beta)
         if np.any(beta == 0):
             raise ValueError(f"import_: node {key!r} (LI) has tau = dt, a membrane with no memory")
-        return Membrane(LIF(beta=b, reset="none", shape=_shape(b)), None if _is_one(gain) else _t(gain))
+        return Membrane(cls(beta=b, reset="none", shape=_shape(b)), None if _is_one(gain) else _t(gain))
     _zero(key, node, "v_reset")
     thr = np.asarray(node.v_threshold, np.float64) / gain
     if np.all(beta == 0):  # tau = dt: the membrane is forgotten every step, a threshold on g x
@@ -153,20 +184,25 @@ def _lif(key, node, ctx) -> nn.Module:
     if np.any(beta == 0):
         raise ValueError(f"import_: node {key!r} (LIF) mixes tau = dt and tau > dt")
     meta = node.metadata or {}
-    if str(meta.get("spikekit.module", "")) == "PLIF" and _is_one(np.asarray(node.r, np.float64)):
-        return _plif(beta, np.asarray(node.v_threshold, np.float64), bool(int(meta["spikekit.decay_input"])))
+    spec = _restorer(meta)
+    if spec is not None and _is_one(np.asarray(node.r, np.float64)):
+        return _restore(spec, beta, np.asarray(node.v_threshold, np.float64), meta)
     b, t = _value(beta), _value(thr)
-    return LIF(beta=b, threshold=t, reset="zero", shape=_shape(b, t))
+    return cls(beta=b, threshold=t, reset="zero", shape=_shape(b, t))
 
 
-def _plif(beta: np.ndarray, v_threshold: np.ndarray, decay_input: bool) -> nn.Module:
-    """A LIF written by spikekit's PLIF (r = 1): ``k = 1 - beta = sigmoid(w)``."""
-    k = 1.0 - beta
-    w, thr = _value(np.log(k / (1.0 - k))), _value(v_threshold if decay_input else v_threshold / k)
-    shape = _shape(w, thr)
-    neuron = PLIF(init_tau=2.0, threshold=thr, reset="zero", decay_input=decay_input, shape=shape)
+def _restore(spec: NeuronSpec, beta: np.ndarray, v_threshold: np.ndarray, meta: dict) -> nn.Module:
+    """The neuron ``spec`` names, written as NIR's LIF with ``r = 1``, rebuilt by its ``nir_restore``."""
+    values = {k[len("spikekit.") :]: v for k, v in meta.items() if str(k).startswith("spikekit.")}
+    kwargs, tensors = spec.nir_restore(torch.as_tensor(beta), torch.as_tensor(v_threshold), values)
+    kwargs = {k: _value(v) if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}
+    tensors = {k: _value(v) for k, v in tensors.items()}
+    shape = _shape(*kwargs.values(), *tensors.values())
+    neuron = NEURONS[spec.name](**kwargs, reset="zero", shape=shape)
     with torch.no_grad():
-        neuron.w.copy_(torch.as_tensor(w, dtype=neuron.w.dtype).expand_as(neuron.w))
+        for name, v in tensors.items():
+            target = getattr(neuron, name)
+            target.copy_(torch.as_tensor(v, dtype=target.dtype).expand_as(target))
     return neuron
 
 
@@ -181,17 +217,19 @@ def _cuba(key, node, ctx) -> nn.Module:
     tau_syn, tau_mem = np.asarray(node.tau_syn, np.float64), np.asarray(node.tau_mem, np.float64)
     gain = _gain(_gain(node.w_in, dt, 1.0 / tau_syn), _gain(node.r, dt, 1.0 / tau_mem))
     a, b = _value(alpha), _value(beta)
+    cls = neuron_for("cuba", type(node).__name__)
     if isinstance(node, nir.CubaLI):
         return Membrane(
-            Synaptic(alpha=a, beta=b, reset="none", shape=_shape(a, b)), None if _is_one(gain) else _t(gain)
+            cls(alpha=a, beta=b, reset="none", shape=_shape(a, b)), None if _is_one(gain) else _t(gain)
         )
     _zero(key, node, "v_reset")
     thr = _value(np.asarray(node.v_threshold, np.float64) / gain)
-    return Synaptic(alpha=a, beta=b, threshold=thr, reset="zero", shape=_shape(a, b, thr))
+    return cls(alpha=a, beta=b, threshold=thr, reset="zero", shape=_shape(a, b, thr))
 
 
 def _recurrent(key: str, graph: Any, ctx: dict[str, Any]) -> nn.Module:
-    """The subgraph ``input -> LIF -> output`` with ``LIF -> Linear/Affine -> LIF``: spikekit's RLIF."""
+    """The subgraph ``input -> LIF -> output`` with ``LIF -> Linear/Affine -> LIF``: the ``"recurrent"``
+    neuron (spikekit's RLIF)."""
     dt = ctx["dt"]
     kinds = {type(n) for n in graph.nodes.values()}
     lifs = [k for k, n in graph.nodes.items() if isinstance(n, nir.LIF)]
@@ -206,9 +244,10 @@ def _recurrent(key: str, graph: Any, ctx: dict[str, Any]) -> nn.Module:
             "LIF -> Linear -> LIF); spikekit imports only that recurrent pattern"
         )
     node, rec = graph.nodes[lif], graph.nodes[w]
+    cls = neuron_for("recurrent", type(node).__name__)
     if isinstance(rec, nir.Affine) and np.any(np.asarray(rec.bias) != 0):
         raise ValueError(
-            f"import_: subgraph {key!r}: the recurrent Affine has a bias; spikekit's RLIF has none"
+            f"import_: subgraph {key!r}: the recurrent Affine has a bias; spikekit's {cls.__name__} has none"
         )
     _zero(key, node, "v_leak")
     _zero(key, node, "v_reset")
@@ -217,14 +256,15 @@ def _recurrent(key: str, graph: Any, ctx: dict[str, Any]) -> nn.Module:
     b, thr = _value(beta), _value(np.asarray(node.v_threshold, np.float64) / gain)
     if isinstance(b, torch.Tensor) or isinstance(thr, torch.Tensor):
         raise ValueError(
-            f"import_: subgraph {key!r}: spikekit's RLIF shares one beta and one threshold per layer"
+            f"import_: subgraph {key!r}: spikekit's {cls.__name__} shares one beta and one threshold per "
+            "layer"
         )
     weight = np.asarray(rec.weight, np.float64)
     if not _is_one(gain):  # v_ours = v_nir / g: the input and the feedback both enter with gain g
         raise ValueError(f"import_: subgraph {key!r}: the recurrent LIF needs r = tau / dt (gain 1)")
     diagonal = np.array_equal(weight, np.diag(np.diag(weight)))
     n = weight.shape[0]
-    neuron = RLIF(n, beta=b, threshold=thr, all_to_all=not diagonal, reset="zero").to(ctx["dtype"])
+    neuron = cls(n, beta=b, threshold=thr, all_to_all=not diagonal, reset="zero").to(ctx["dtype"])
     with torch.no_grad():
         neuron.weight.copy_(_t(np.diag(weight) if diagonal else weight, ctx["dtype"]))
     return neuron

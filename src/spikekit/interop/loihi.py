@@ -2,9 +2,10 @@
 
 Lava and lava-dl hold sequences as ``[B, ..., T]`` (time last); spikekit as ``[T, B, ...]``. Loihi's neuron
 is current-based LIF (CUBA): ``u = u (1 - du) + a_in``, ``v = v (1 - dv) + u + bias``, a spike when
-``v > v_th``, then ``v = 0``. spikekit's ``Synaptic`` (``alpha = 1 - du``, ``beta = 1 - dv``), ``LIF``
-(``du = 1``), ``IF`` (``du = 1, dv = 0``) and ``RLIF`` (recurrent synapses) with ``reset="zero"`` are that
-neuron. Weights and decays are quantised on the chip (8-bit weights, 12-bit decays): not checked here.
+``v > v_th``, then ``v = 0``. The neurons whose spec says ``loihi=True`` are that neuron with
+``reset="zero"``: spikekit's ``Synaptic`` (``alpha = 1 - du``, ``beta = 1 - dv``), ``LIF`` (``du = 1``),
+``IF`` (``du = 1, dv = 0``) and ``RLIF`` (recurrent synapses). Weights and decays are quantised on the
+chip (8-bit weights, 12-bit decays): not checked here.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import torch
 from torch import nn
 
 from .._checks import check_tensor
-from ..nn import IF, LIF, RLIF, Neuron, Synaptic, TimeDistributed
+from ..functional.spec import SPECS
+from ..nn import Neuron, TimeDistributed
 
-__all__ = ["to_loihi_layout", "from_loihi_layout", "loihi_check"]
+__all__ = ["to_loihi_layout", "from_loihi_layout", "loihi_check", "loihi_neurons"]
 
-CUBA = (IF, LIF, Synaptic, RLIF)
 NO_STATE = (nn.Flatten, nn.Dropout, nn.Identity, nn.AvgPool2d, nn.Sequential, TimeDistributed)
 
 
@@ -45,11 +46,21 @@ def from_loihi_layout(x: torch.Tensor) -> torch.Tensor:
     return x.movedim(-1, 0)
 
 
+def loihi_neurons() -> list[str]:
+    """The registered neurons that are Loihi's CUBA LIF neuron (their spec's ``loihi``)."""
+    return [name for name in SPECS if SPECS[name].loihi]
+
+
+def _and(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)
+
+
 def _neuron_issue(name: str, m: Neuron) -> str | None:
     kind = type(m).__name__
-    if not isinstance(m, CUBA):
+    spec = getattr(type(m), "spec", None)
+    if not getattr(spec, "loihi", False):
         return (
-            f"{name} ({kind}): not Loihi's CUBA LIF neuron (spikekit's IF, LIF, Synaptic and RLIF are); it "
+            f"{name} ({kind}): not Loihi's CUBA LIF neuron (spikekit's {_and(loihi_neurons())} are); it "
             "would need a custom Loihi 2 microcode neuron"
         )
     if m.reset == "subtract":

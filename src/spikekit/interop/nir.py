@@ -35,8 +35,13 @@ reset "none" neuron       LI / I / CubaLI (the membrane, r = tau/dt: spikekit's 
                           Threshold(threshold) unless it is the model's membrane readout
 ========================  =========================================================================
 
-Refused, with the module named: reset ``"subtract"`` (NIR's neurons reset to ``v_reset``), RefractoryLIF,
-ALIF, SRM, non-spiking activations, and anything else not above. ``detach_reset`` and surrogates are
+Each neuron is written by its spec's NIR form (``NeuronSpec.nir``: ``"leaky"`` as IF/LIF above,
+``"cuba"`` as Synaptic, ``"recurrent"`` as RLIF); import picks the neuron for a node by the same spec
+fields (``nir_nodes``, or the ``"spikekit.module"`` metadata that PLIF writes, read by its ``nir_restore``).
+
+Refused, with the module named: reset ``"subtract"`` (NIR's neurons reset to ``v_reset``), neurons whose
+spec has no NIR form (RefractoryLIF, ALIF, SRM: with their spec's ``nir_reason``), non-spiking activations,
+and anything else not above. ``detach_reset`` and surrogates are
 training-time choices and are not written; learnable parameters are written at their current values.
 
 Models. ``SpikingMLP``/``SpikingCNN`` export their inference path: the encoder stays outside the graph (with

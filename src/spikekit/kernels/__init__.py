@@ -1,9 +1,10 @@
 """Multi-step backends: run a neuron's step function over a whole sequence ``[T, B, ...]``.
 
 ``backend="torch"`` is the plain loop over the functional core's ``step``: the reference every other
-backend is tested against. ``"fused"`` (C++ on the CPU) and ``"triton"`` (CUDA) run IF, LIF, PLIF and
-RefractoryLIF in one loop with a hand-written backward through time. Asking for a backend that is not
-available raises; ``"auto"`` picks the fastest available one for the step and the device.
+backend is tested against. ``"fused"`` (C++ on the CPU) and ``"triton"`` (CUDA) run the neurons whose
+spec names a fused family (``NeuronSpec.fused``) in one loop with a hand-written backward through time.
+Asking for a backend that is not available raises; ``"auto"`` picks the fastest available one for the
+step and the device.
 
 Example:
     >>> import spikekit as sk

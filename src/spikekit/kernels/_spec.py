@@ -3,15 +3,18 @@
 The fused backends do not call the functional core; they run the same arithmetic in one loop. This module
 turns ``(step, params)`` into a small description of that arithmetic:
 
-- the LIF family (IF, LIF, PLIF) in one of three *forms*, chosen so that each engine repeats the core's
-  floating-point operations in the same order (so that spikes are bit-identical to the reference loop):
+- the ``"lif"`` family (every neuron whose :class:`~spikekit.functional.spec.NeuronSpec` has
+  ``fused="lif"``) in one of three *forms*, given by the spec's ``fused_form`` so that each engine repeats
+  the core's floating-point operations in the same order (so that spikes are bit-identical to the reference
+  loop):
 
   - ``FORM_IF``:    ``h = v + x``
-  - ``FORM_DECAY``: ``h = a * v + x``          (LIF: ``a = beta``; PLIF without input decay: ``a = 1 - k``)
-  - ``FORM_PLIF``:  ``h = v + a * (x - v)``    (PLIF with input decay: ``a = k = sigmoid(w)``)
+  - ``FORM_DECAY``: ``h = a * v + x``          (a decay ``a`` per step)
+  - ``FORM_PLIF``:  ``h = v + a * (x - v)``    (the input decays too)
 
   then ``s = H(h - threshold)`` and the reset (``subtract``, ``zero`` or ``none``);
-- the original experiment's refractory neuron (:mod:`spikekit.functional.refractory`).
+- the ``"refractory"`` family: the original experiment's neuron (``h = x + d c``, graded or binary output,
+  gated reset).
 
 Tensors in a spec keep their autograd history (``a = sigmoid(w)`` is differentiable), so the fused
 autograd function returns gradients for them and autograd carries them on to ``beta``, ``w``,
@@ -26,10 +29,11 @@ from typing import Any
 
 import torch
 
-from .. import functional as F
 from .. import surrogate as sg
+from ..functional.spec import spec_of
 
 FORM_IF, FORM_DECAY, FORM_PLIF = 0, 1, 2
+FORMS = {"if": FORM_IF, "decay": FORM_DECAY, "plif": FORM_PLIF}  # NeuronSpec.fused_form's names
 RESETS = {"subtract": 0, "zero": 1, "none": 2}
 
 # Closed forms that the compiled engines implement, by surrogate type: (code, its one parameter's name).
@@ -58,7 +62,7 @@ def _tensor(value: Any, like: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class LIFSpec:
-    """One LIF-family neuron: ``h = form(v, x; a)``, ``s = H(h - thr)``, reset. See the module docstring."""
+    """One ``"lif"``-family neuron: ``h = form(v, x; a)``, ``s = H(h - thr)``, reset (module docstring)."""
 
     form: int
     a: torch.Tensor | None  # [broadcastable to one step] or None for FORM_IF
@@ -70,7 +74,8 @@ class LIFSpec:
 
 @dataclass(frozen=True)
 class RefractorySpec:
-    """The seed neuron: ``h = x + d c``; ``o = relu(h - thr)`` or ``H(h - thr)``; gated reset of ``c``.
+    """The ``"refractory"`` family (the seed neuron): ``h = x + d c``; ``o = relu(h - thr)`` or
+    ``H(h - thr)``; gated reset of ``c``.
 
     ``cp`` is ``penalty / threshold`` for ``reset="seed"`` (computed as the core does, so it is bitwise
     the same) and ``penalty`` for ``reset="prose"``.
@@ -85,22 +90,20 @@ class RefractorySpec:
 
 
 def lif_spec(step: Any, params: Any, x: torch.Tensor) -> LIFSpec:
-    """The :class:`LIFSpec` of ``if_step``/``lif_step``/``plif_step`` with ``params`` for input ``x``."""
+    """The :class:`LIFSpec` of a ``fused="lif"`` neuron's ``step`` with ``params`` for input ``x``."""
+    spec = spec_of(step)
+    if spec is None or spec.fused != "lif":
+        raise TypeError(f"no fused 'lif' form for step {getattr(step, '__name__', step)!r}")
     p = params
-    if step is F.if_step:
-        form, a = FORM_IF, None
-    elif step is F.lif_step:
-        form, a = FORM_DECAY, _tensor(p.beta, x)
-    elif step is F.plif_step:
-        k = torch.sigmoid(torch.as_tensor(p.w, dtype=x.dtype, device=x.device))  # as the core computes it
-        form, a = (FORM_PLIF, k) if p.decay_input else (FORM_DECAY, 1 - k)
-    else:  # pragma: no cover - guarded by the dispatch table
-        raise TypeError(f"no LIF-family spec for step {getattr(step, '__name__', step)!r}")
-    return LIFSpec(form, a, _tensor(p.threshold, x), p.reset, bool(p.detach_reset), p.surrogate)
+    form, a = spec.fused_form(p, x)
+    if form not in FORMS:
+        raise ValueError(f"{spec.name}: fused_form returned form {form!r}; expected one of {tuple(FORMS)}")
+    a = None if form == "if" else _tensor(a, x)
+    return LIFSpec(FORMS[form], a, _tensor(p.threshold, x), p.reset, bool(p.detach_reset), p.surrogate)
 
 
 def refractory_spec(params: Any, x: torch.Tensor) -> RefractorySpec:
-    """The :class:`RefractorySpec` of ``refractory_step`` with ``params`` for input ``x``."""
+    """The :class:`RefractorySpec` of a ``fused="refractory"`` neuron with ``params`` for input ``x``."""
     p = params
     cp = p.penalty / p.threshold if p.reset == "seed" else p.penalty
     return RefractorySpec(

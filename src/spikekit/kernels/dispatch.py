@@ -1,5 +1,8 @@
 """Which steps each fast backend supports, and which engine runs them.
 
+A step is supported when its :class:`~spikekit.functional.spec.NeuronSpec` names a fused family
+(``fused="lif"`` or ``"refractory"``); any other step runs on the reference loop only.
+
 ``"fused"`` runs the fused autograd functions of :mod:`spikekit.kernels.fused` with the C++ engine on
 the CPU (built-in surrogates, floating dtypes) and with the PyTorch engine everywhere else (any device,
 user-defined surrogates). ``"triton"`` runs them with the Triton engine (CUDA tensors, or any tensor
@@ -14,19 +17,18 @@ from typing import Any
 
 import torch
 
-from .. import functional as F
+from ..functional.spec import spec_of
 from . import fused, torch_engine
 from ._spec import lif_spec, refractory_spec, surrogate_code
 
-LIF_FAMILY = (F.if_step, F.lif_step, F.plif_step)
-FUSED_STEPS = (*LIF_FAMILY, F.refractory_step)
-
+FAMILIES = ("lif", "refractory")  # the fused engines' families (NeuronSpec.fused)
 _CPP_DTYPES = (torch.float32, torch.float64, torch.bfloat16)
 
 
 def supports(step: Any) -> bool:
-    """Whether the fused backends (``"fused"``, ``"triton"``) implement ``step``."""
-    return any(step is s for s in FUSED_STEPS)
+    """Whether the fused backends (``"fused"``, ``"triton"``) implement ``step`` (its spec's ``fused``)."""
+    spec = spec_of(step)
+    return spec is not None and spec.fused in FAMILIES
 
 
 def _engine(backend: str, x: torch.Tensor, surrogate: Any) -> ModuleType:
@@ -51,7 +53,7 @@ def engine_name(step: Any, x: torch.Tensor, params: Any, backend: str) -> str:
 def run(step: Any, x: torch.Tensor, state: Any, params: Any, *, record_v: bool, backend: str):
     """Run a supported ``step`` over ``x`` with the fused functions. Same contract as ``multistep``."""
     engine = _engine(backend, x, params.surrogate)
-    if step is F.refractory_step:
+    if spec_of(step).fused == "refractory":
         spec = refractory_spec(params, x)
         out, (c, o), v = fused.refractory_run(spec, x, state.inner, state.out, engine, record_v)
         return out, type(state)(c, o), v

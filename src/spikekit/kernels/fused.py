@@ -3,10 +3,10 @@
 One :class:`torch.autograd.Function` per neuron family runs the whole sequence in a single engine call
 outside autograd's graph and saves only what its hand-written backward needs:
 
-- LIF family (IF, LIF, PLIF without input decay): the pre-reset membrane ``h [T, B, ...]``. Spikes are
-  not saved: ``s = H(h - threshold)`` is recomputed bit for bit. PLIF with input decay saves the input
-  ``x`` instead (the gradient of ``k`` needs ``x - v``) and recomputes ``h`` in backward.
-- Refractory (the seed neuron): the pre-reset ``inner`` ``[T, B, ...]``.
+- ``"lif"`` family, forms ``if`` and ``decay``: the pre-reset membrane ``h [T, B, ...]``. Spikes are
+  not saved: ``s = H(h - threshold)`` is recomputed bit for bit. Form ``plif`` (the input decays too) saves
+  the input ``x`` instead (the gradient of ``a`` needs ``x - v``) and recomputes ``h`` in backward.
+- ``"refractory"`` family (the seed neuron): the pre-reset ``inner`` ``[T, B, ...]``.
 
 That is one value per neuron and step, in the input's dtype; the reference loop keeps two or more.
 """

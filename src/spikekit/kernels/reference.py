@@ -5,8 +5,8 @@ Backends:
 - ``"torch"``: the plain loop over the functional core's ``step``, recorded by autograd. The reference;
   runs every neuron on every device.
 - ``"fused"``: one loop over time outside autograd's graph with a hand-written backward through time
-  (:mod:`spikekit.kernels.fused`), compiled C++ on the CPU, PyTorch elsewhere. IF, LIF, PLIF and
-  RefractoryLIF.
+  (:mod:`spikekit.kernels.fused`), compiled C++ on the CPU, PyTorch elsewhere. The neurons whose
+  spec names a fused family (``NeuronSpec.fused``).
 - ``"triton"``: the same with Triton kernels; CUDA tensors (or any tensor with ``TRITON_INTERPRET=1``,
   for testing on a CPU). Needs the ``triton`` package.
 - ``"auto"``: the fastest available for the step and the input's device: ``triton`` then ``fused`` then

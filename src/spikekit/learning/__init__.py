@@ -12,6 +12,9 @@ updates the layer's weight in place and returns the rule's explicit trace state)
 - readouts for a locally trained layer: :func:`assign_labels` / :func:`vote`, :func:`fit_logistic`,
   :class:`GradientReadout`.
 
+:data:`RULES` holds the rules and homeostasis pieces by name (``RULES["stdp"](a_plus=1e-3, a_minus=1e-3)``);
+:mod:`spikekit.learning.validate` has the argument checks they share.
+
 Works with ``nn.Linear`` and ``nn.Conv2d`` (``groups=1``), batched, on any device. See docs/learning.md.
 
 Example:
@@ -35,6 +38,7 @@ from .homeostasis import (
     normalize_weights,
 )
 from .readout import GradientReadout, assign_labels, fit_logistic, vote
+from .registry import RULES
 from .reward import RewardSTDP, RewardSTDPState
 from .stdp import STDP, STDPState, TripletState, TripletSTDP
 from .traces import PAIRINGS
@@ -63,4 +67,5 @@ __all__ = [
     "fit_logistic",
     "GradientReadout",
     "PAIRINGS",
+    "RULES",
 ]

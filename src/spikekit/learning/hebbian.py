@@ -24,7 +24,7 @@ their state is the empty :class:`~spikekit.learning.base.EmptyState`.
 
 from __future__ import annotations
 
-from . import _validate as V
+from . import validate as V
 from .base import EmptyState, LocalRule
 from .connection import Connection
 

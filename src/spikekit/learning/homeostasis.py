@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from .._checks import check_positive_int, check_tensor
-from . import _validate as V
+from . import validate as V
 from .base import EmptyState, LocalRule
 from .connection import Connection
 

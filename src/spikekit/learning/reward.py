@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from . import _validate as V
+from . import validate as V
 from .base import LocalRule
 from .connection import Connection
 from .traces import bump, check_pairing

@@ -42,7 +42,7 @@ from typing import NamedTuple
 import torch
 
 from .._checks import check_choice
-from . import _validate as V
+from . import validate as V
 from .base import LocalRule
 from .connection import Connection
 from .traces import bump, check_pairing, trace_sequence

@@ -1,8 +1,13 @@
 """Reference models: the original experiment's SNN and ANN, spiking MLP, CNN and RNN, Diehl & Cook's
-STDP network, and a registry by name."""
+STDP network, and :data:`MODELS`, a registry of model factories by name.
 
-from .diehl_cook import DiehlCook
-from .registry import MODELS, build_model, count_parameters, model_from_checkpoint
+``DiehlCook`` is loaded on first use (it needs :mod:`spikekit.learning`), so ``import spikekit.models``
+does not load the learning rules.
+"""
+
+from typing import Any
+
+from .registry import MODELS, accepts, build_model, count_parameters, model_class, model_from_checkpoint
 from .seed import SeedANN, SeedSNN
 from .spiking import SpikingCNN, SpikingMLP, SpikingRNN
 
@@ -13,8 +18,25 @@ __all__ = [
     "SpikingCNN",
     "SpikingRNN",
     "DiehlCook",
+    "DiehlCookParams",
     "MODELS",
+    "accepts",
     "build_model",
     "count_parameters",
+    "model_class",
     "model_from_checkpoint",
 ]
+
+_LAZY = ("DiehlCook", "DiehlCookParams")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from . import diehl_cook
+
+        return getattr(diehl_cook, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

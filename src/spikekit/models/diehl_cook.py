@@ -71,7 +71,7 @@ from torch import nn
 
 from .._checks import check_choice, check_positive_int, check_tensor
 from ..learning import TripletSTDP, assign_labels, normalize_weights, vote
-from ..learning import _validate as V
+from ..learning import validate as V
 from ..learning.base import Plastic
 from ..learning.connection import Connection
 from ..learning.homeostasis import kwta

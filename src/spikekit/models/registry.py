@@ -1,7 +1,20 @@
-"""Models by name, built for a dataset's input shape and class count."""
+"""Models by name: :data:`MODELS` holds a factory per model, built for an input shape and class count.
+
+Every factory is called as ``MODELS[name](input_shape=..., num_classes=..., **kwargs)``, where
+``input_shape`` is one sample's shape without time or batch (``(1, 28, 28)`` for MNIST, ``(2, 34, 34)`` for
+N-MNIST frames, ``(700,)`` for SHD) and ``kwargs`` go to the model's constructor. Each entry's metadata
+says what it is: ``help`` (one line), ``kind`` (``"supervised"``: trained by :func:`spikekit.train.fit`;
+``"unsupervised"``: trained by its own local rule, see :mod:`spikekit.models.diehl_cook`).
+
+Example:
+    >>> model = MODELS["spiking-mlp"](input_shape=(1, 8, 8), num_classes=10, steps=8)
+    >>> MODELS.info("diehl-cook")["kind"]
+    'unsupervised'
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 from collections.abc import Callable
@@ -9,55 +22,110 @@ from typing import Any
 
 from torch import nn
 
+from .._registry import Registry
 from .seed import SeedANN, SeedSNN
 from .spiking import SpikingCNN, SpikingMLP, SpikingRNN
+
+__all__ = ["MODELS", "accepts", "build_model", "count_parameters", "model_class", "model_from_checkpoint"]
+
+MODELS: Registry[Callable[..., nn.Module]] = Registry("model")
+"""Model factories by name: ``MODELS[name](input_shape=..., num_classes=..., **kwargs) -> nn.Module``."""
 
 
 def _flat(shape: tuple[int, ...]) -> int:
     return math.prod(shape)
 
 
-def _cnn(shape: tuple[int, ...], n_out: int, **kw: Any) -> nn.Module:
-    c, h, w = shape
+@MODELS.register(
+    "seed-snn",
+    kind="supervised",
+    cls=SeedSNN,
+    help="the original experiment's SNN (784-100-10, SEED neurons)",
+)
+def seed_snn(input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> SeedSNN:
+    return SeedSNN(n_in=_flat(input_shape), n_out=num_classes, **kwargs)
+
+
+@MODELS.register("seed-ann", kind="supervised", cls=SeedANN, help="the original experiment's ANN baseline")
+def seed_ann(input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> SeedANN:
+    return SeedANN(n_in=_flat(input_shape), n_out=num_classes, **kwargs)
+
+
+@MODELS.register("spiking-mlp", kind="supervised", cls=SpikingMLP, help="fully connected LIF network")
+def spiking_mlp(input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> SpikingMLP:
+    return SpikingMLP(n_in=_flat(input_shape), n_out=num_classes, **kwargs)
+
+
+@MODELS.register(
+    "spiking-cnn", kind="supervised", cls=SpikingCNN, help="convolutional LIF network (square images)"
+)
+def spiking_cnn(input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> SpikingCNN:
+    if len(input_shape) != 3:
+        raise ValueError(f"spiking-cnn needs images (C, H, W), got input shape {tuple(input_shape)}")
+    c, h, w = input_shape
     if h != w:
         raise ValueError(f"spiking-cnn needs square images, got {h}x{w}")
     if h < 16:  # 8x8 digits: one pooling block
-        kw.setdefault("channels", (16,))
-    return SpikingCNN(in_channels=c, image_size=h, n_out=n_out, **kw)
+        kwargs.setdefault("channels", (16,))
+    return SpikingCNN(in_channels=c, image_size=h, n_out=num_classes, **kwargs)
 
 
-MODELS: dict[str, Callable[..., nn.Module]] = {
-    "seed-snn": lambda shape, n_out, **kw: SeedSNN(n_in=_flat(shape), n_out=n_out, **kw),
-    "seed-ann": lambda shape, n_out, **kw: SeedANN(n_in=_flat(shape), n_out=n_out, **kw),
-    "spiking-mlp": lambda shape, n_out, **kw: SpikingMLP(n_in=_flat(shape), n_out=n_out, **kw),
-    "spiking-cnn": _cnn,
-    "spiking-rnn": lambda shape, n_out, **kw: SpikingRNN(n_in=_flat(shape), n_out=n_out, **kw),
-}
+@MODELS.register(
+    "spiking-rnn", kind="supervised", cls=SpikingRNN, help="recurrent LIF network for sequences (SHD)"
+)
+def spiking_rnn(input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> SpikingRNN:
+    return SpikingRNN(n_in=_flat(input_shape), n_out=num_classes, **kwargs)
 
 
-CLASSES: dict[str, type[nn.Module]] = {
-    "seed-snn": SeedSNN,
-    "seed-ann": SeedANN,
-    "spiking-mlp": SpikingMLP,
-    "spiking-cnn": SpikingCNN,
-    "spiking-rnn": SpikingRNN,
-}
+@MODELS.register(
+    "diehl-cook",
+    aliases=("diehl-and-cook",),
+    kind="unsupervised",
+    help="Diehl & Cook (2015): STDP, winner-take-all and homeostasis, labelled after training",
+)
+def diehl_cook(input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> nn.Module:
+    """``DiehlCook(n_input=prod(input_shape), num_classes=...)``; ``n_neurons``, ``params`` and
+    ``generator`` go to the model, any other keyword (``time=100``, ``potentiation="triplet"``, ...) is a
+    :class:`~spikekit.models.diehl_cook.DiehlCookParams` field (on top of ``params`` when given)."""
+    from .diehl_cook import DiehlCook, DiehlCookParams  # learning rules load only when this model is built
+
+    own = {k: kwargs.pop(k) for k in ("n_neurons", "params", "generator") if k in kwargs}
+    fields = {f.name for f in dataclasses.fields(DiehlCookParams)}
+    unknown = sorted(set(kwargs) - fields)
+    if unknown:
+        raise TypeError(
+            f"diehl-cook: unknown argument(s) {unknown}; it takes n_neurons, params, generator and the "
+            f"DiehlCookParams fields {', '.join(sorted(fields))}"
+        )
+    if kwargs:
+        own["params"] = dataclasses.replace(own.get("params") or DiehlCookParams(), **kwargs)
+    return DiehlCook(n_input=_flat(input_shape), num_classes=num_classes, **own)
+
+
+def model_class(name: str) -> type[nn.Module]:
+    """The class model ``name`` builds (any spelling or alias of a :data:`MODELS` name)."""
+    entry = MODELS.entry(name)
+    if "cls" in entry.info:
+        return entry.info["cls"]
+    from .diehl_cook import DiehlCook  # the one entry registered without importing its class
+
+    return DiehlCook
 
 
 def accepts(name: str, argument: str) -> bool:
     """Whether model ``name`` takes the constructor argument ``argument`` (e.g. ``"steps"``)."""
-    return argument in inspect.signature(CLASSES[name]).parameters
+    return argument in inspect.signature(model_class(name)).parameters
 
 
 def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> nn.Module:
     """Build model ``name`` for inputs of ``input_shape`` (one sample, e.g. ``(1, 28, 28)``).
 
+    The same as ``MODELS[name](input_shape=input_shape, num_classes=num_classes, **kwargs)``.
+
     Raises:
-        ValueError: unknown name (the message lists the valid ones).
+        ValueError: unknown name (a :class:`~spikekit._registry.UnknownNameError` listing the known ones).
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
-    return MODELS[name](tuple(input_shape), num_classes, **kwargs)
+    return MODELS[name](input_shape=tuple(input_shape), num_classes=num_classes, **kwargs)
 
 
 def count_parameters(model: nn.Module) -> int:

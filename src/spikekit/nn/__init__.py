@@ -1,21 +1,19 @@
-"""Modules: neuron layers, stateless layers over time, and recording."""
+"""Modules: neuron layers, stateless layers over time, and recording.
+
+Every neuron module of :mod:`spikekit.nn.neurons` (its ``__all__``) is exported here as it is: a new neuron
+needs no line in this file.
+"""
 
 from .layers import TimeDistributed
 from .linear_lif import LinearLIF
 from .neuron import Neuron
-from .neurons import ALIF, IF, LIF, PLIF, RLIF, SRM, RefractoryLIF, Synaptic
+from .neurons import *  # noqa: F403  (every neuron module, by neurons.__all__)
+from .neurons import __all__ as _neuron_names
 from .record import Recording, Trace, record
 
 __all__ = [
     "Neuron",
-    "IF",
-    "LIF",
-    "PLIF",
-    "ALIF",
-    "Synaptic",
-    "RLIF",
-    "RefractoryLIF",
-    "SRM",
+    *_neuron_names,
     "LinearLIF",
     "TimeDistributed",
     "record",

@@ -23,7 +23,19 @@ from .neuron import Neuron
 
 Shape = int | tuple[int, ...] | None
 
-__all__ = ["IF", "LIF", "PLIF", "ALIF", "Synaptic", "RLIF", "RefractoryLIF", "SRM"]
+__all__ = [
+    "IF",
+    "LIF",
+    "PLIF",
+    "ALIF",
+    "Synaptic",
+    "RLIF",
+    "RefractoryLIF",
+    "SRM",
+    "Izhikevich",
+    "AdEx",
+    "Alpha",
+]
 
 
 def _shape(shape: Shape) -> tuple[int, ...] | None:
@@ -363,4 +375,218 @@ class SRM(Neuron):
     def params(self) -> F.SRMParams:
         return F.SRMParams(
             self.tau_m, self.tau_s, self.tau_r, self.threshold, self.surrogate, self.detach_reset
+        )
+
+
+def _step_ms(owner: str, dt: float) -> float:
+    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not 0 < dt < math.inf:
+        raise ValueError(f"{owner}: dt must be a float > 0 (ms), got {dt!r}")
+    return float(dt)
+
+
+class Izhikevich(Neuron):
+    """Izhikevich (2003)'s simple model (see :mod:`spikekit.functional.izhikevich`), in mV and ms.
+
+    ``v' = 0.04 v^2 + 5 v + 140 - u + I``, ``u' = a (b v - u)``; at ``v >= v_peak``: ``v <- c``,
+    ``u <- u + d``. One step is ``dt`` ms: ``v`` in two Euler half-steps, then ``u`` (Izhikevich's own
+    scheme, which uses ``dt = 1``), past the peak with ``v`` capped at ``v_peak``; fire and reset in the
+    same step. The input ``x`` is the current ``I``
+    (``I = 10`` drives a regular-spiking cell tonically). The state starts at ``v = -65``, ``u = b v``.
+
+    Args:
+        preset: the firing pattern whose ``(a, b, c, d)`` to start from, a key of :attr:`PRESETS`:
+            ``"RS"`` regular spiking, ``"IB"`` intrinsically bursting, ``"CH"`` chattering, ``"FS"`` fast
+            spiking, ``"LTS"`` low-threshold spiking.
+        a, b, c, d: override the preset's values (``None``: keep them).
+        v_peak: spike cut-off (mV, default 30).
+        dt: step in ms (default 0.5).
+        v_scale: the surrogate sees ``(v - v_peak) / v_scale`` (mV, default 100).
+        surrogate, detach_reset, shape, backend: as :class:`IF`.
+        learn_a, learn_b, learn_c, learn_d: make them Parameters.
+    """
+
+    spec = F.izhikevich.SPEC
+    PRESETS = F.izhikevich.IZHIKEVICH_PRESETS
+
+    def __init__(
+        self,
+        preset: str = "RS",
+        a: float | None = None,
+        b: float | None = None,
+        c: float | None = None,
+        d: float | None = None,
+        v_peak: float = 30.0,
+        dt: float = 0.5,
+        v_scale: float = 100.0,
+        surrogate: Surrogate | None = None,
+        detach_reset: bool = False,
+        learn_a: bool = False,
+        learn_b: bool = False,
+        learn_c: bool = False,
+        learn_d: bool = False,
+        shape: Shape = None,
+        backend: str = "torch",
+    ) -> None:
+        super().__init__(backend)
+        if preset not in self.PRESETS:
+            raise ValueError(
+                f"Izhikevich: preset must be one of {', '.join(map(repr, self.PRESETS))}; got {preset!r}"
+            )
+        self.preset = preset
+        shp = _shape(shape)
+        given = {"a": (a, learn_a), "b": (b, learn_b), "c": (c, learn_c), "d": (d, learn_d)}
+        for (name, (value, learn)), default in zip(given.items(), self.PRESETS[preset], strict=True):
+            self._scalar(name, default if value is None else value, learn, shp)
+        self._scalar("v_peak", v_peak, False, shp)
+        self._scalar("v_scale", v_scale, False, None)
+        self.dt = _step_ms("Izhikevich", dt)
+        self.surrogate, self.detach_reset = self._surrogate(surrogate), detach_reset
+        self.params()
+
+    def params(self) -> F.IzhikevichParams:
+        return F.IzhikevichParams(
+            self.a,
+            self.b,
+            self.c,
+            self.d,
+            self.v_peak,
+            self.dt,
+            self.v_scale,
+            self.surrogate,
+            self.detach_reset,
+        )
+
+    def init_state(self, x_t: torch.Tensor) -> F.IzhikevichState:
+        """Izhikevich's starting point: ``v = -65`` mV, ``u = b v``."""
+        return F.izhikevich_init(x_t, self.params())
+
+
+class AdEx(Neuron):
+    """Adaptive exponential integrate-and-fire (Brette & Gerstner 2005; :mod:`spikekit.functional.adex`).
+
+    ``C V' = -g_L (V - E_L) + g_L delta_T exp((V - V_T) / delta_T) - w + I``,
+    ``tau_w w' = a (V - E_L) - w``; at ``V >= V_peak``: ``V <- V_r``, ``w <- w + b``. Forward Euler with
+    step ``dt`` ms, the exponential evaluated at ``min(V, V_peak)`` (never overflows); fire and reset in the
+    same step. Units mV, ms, nF, uS, nA; the input ``x`` is the current ``I`` in nA (the defaults'
+    rheobase is about 0.6 nA). The state starts at rest, ``V = E_L``, ``w = 0``.
+
+    Args:
+        C, g_L, E_L, V_T, delta_T, tau_w, a, b, V_r: the paper's defaults (281 pF, 30 nS, -70.6 mV,
+            -50.4 mV, 2 mV, 144 ms, 4 nS, 0.0805 nA, ``V_r = E_L``), in the units above.
+        V_peak: spike cut-off (mV, default ``V_T + 5 delta_T = -40.4``).
+        dt: step in ms (default 0.1).
+        v_scale: the surrogate sees ``(V - V_peak) / v_scale`` (mV, default 30).
+        surrogate, detach_reset, shape, backend: as :class:`IF`.
+        learn_a, learn_b: make the adaptation's coupling ``a`` and jump ``b`` Parameters.
+    """
+
+    spec = F.adex.SPEC
+
+    def __init__(
+        self,
+        C: float = 0.281,
+        g_L: float = 0.030,
+        E_L: float = -70.6,
+        V_T: float = -50.4,
+        delta_T: float = 2.0,
+        tau_w: float = 144.0,
+        a: float = 0.004,
+        b: float = 0.0805,
+        V_r: float = -70.6,
+        V_peak: float = -40.4,
+        dt: float = 0.1,
+        v_scale: float = 30.0,
+        surrogate: Surrogate | None = None,
+        detach_reset: bool = False,
+        learn_a: bool = False,
+        learn_b: bool = False,
+        shape: Shape = None,
+        backend: str = "torch",
+    ) -> None:
+        super().__init__(backend)
+        shp = _shape(shape)
+        for name, value in (("C", C), ("g_L", g_L), ("E_L", E_L), ("V_T", V_T), ("delta_T", delta_T)):
+            self._scalar(name, value, False, shp)
+        self._scalar("tau_w", tau_w, False, shp)
+        self._scalar("a", a, learn_a, shp)
+        self._scalar("b", b, learn_b, shp)
+        self._scalar("V_r", V_r, False, shp)
+        self._scalar("V_peak", V_peak, False, shp)
+        self._scalar("v_scale", v_scale, False, None)
+        self.dt = _step_ms("AdEx", dt)
+        self.surrogate, self.detach_reset = self._surrogate(surrogate), detach_reset
+        self.params()
+
+    def params(self) -> F.AdExParams:
+        return F.AdExParams(
+            self.C,
+            self.g_L,
+            self.E_L,
+            self.V_T,
+            self.delta_T,
+            self.tau_w,
+            self.a,
+            self.b,
+            self.V_r,
+            self.V_peak,
+            self.dt,
+            self.v_scale,
+            self.surrogate,
+            self.detach_reset,
+        )
+
+    def init_state(self, x_t: torch.Tensor) -> F.AdExState:
+        """Rest: ``V = E_L``, ``w = 0``."""
+        return F.adex_init(x_t, self.params())
+
+
+class Alpha(Neuron):
+    """snnTorch's ``Alpha`` neuron, exactly (see :mod:`spikekit.functional.alpha`).
+
+    ``exc = alpha exc + x``; ``inh = beta inh - x``; ``v = tau_alpha (exc + inh)`` with
+    ``tau_alpha = ln(alpha) / (ln(beta) - ln(alpha)) + 1`` and ``alpha > beta``: a single input gives the
+    alpha-shaped membrane ``tau_alpha (alpha^k - beta^k)`` ``k`` steps later. Spike ``H(v - threshold)``.
+    As in snnTorch, a spike is reset during the *next* step (which it also uses to gate that step's input);
+    the state carries the last spike. Same spikes as
+    ``snntorch.Alpha(alpha, beta, threshold, reset_mechanism=reset)``; snnTorch detaches the reset from
+    the gradient (``detach_reset=True``).
+
+    Args:
+        alpha: excitatory current decay per step, in (0, 1].
+        beta: inhibitory current decay per step, in (0, 1), below ``alpha``.
+        reset: ``"zero"`` (snnTorch's default: both currents and the membrane to zero), ``"subtract"``
+            (snnTorch's: the threshold off the excitatory current, the inhibitory current to zero) or
+            ``"none"``.
+        threshold, surrogate, detach_reset, shape, backend: as :class:`IF`.
+        learn_alpha, learn_beta, learn_threshold: make them Parameters (``alpha > beta`` is checked at
+            every call).
+    """
+
+    spec = F.alpha.SPEC
+
+    def __init__(
+        self,
+        alpha: float = 0.9,
+        beta: float = 0.8,
+        threshold: float = 1.0,
+        reset: str = "zero",
+        surrogate: Surrogate | None = None,
+        detach_reset: bool = False,
+        learn_alpha: bool = False,
+        learn_beta: bool = False,
+        learn_threshold: bool = False,
+        shape: Shape = None,
+        backend: str = "torch",
+    ) -> None:
+        super().__init__(backend)
+        shp = _shape(shape)
+        self._scalar("alpha", alpha, learn_alpha, shp)
+        self._scalar("beta", beta, learn_beta, shp)
+        self._scalar("threshold", threshold, learn_threshold, shp)
+        self.reset, self.surrogate, self.detach_reset = reset, self._surrogate(surrogate), detach_reset
+        self.params()
+
+    def params(self) -> F.AlphaParams:
+        return F.AlphaParams(
+            self.alpha, self.beta, self.threshold, self.reset, self.surrogate, self.detach_reset
         )

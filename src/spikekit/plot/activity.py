@@ -541,23 +541,35 @@ def stdp_window(
     normalize: bool = False,
     ax: Axes | None = None,
     title: str | None = None,
-    ylabel: str = "-dL/dw",
+    ylabel: str | None = None,
     path: str | Path | None = None,
 ) -> Figure:
     """STDP window(s): ``dt = t_post - t_pre`` on x, the weight change ``-dL/dw`` on y, with the fit.
 
     Args:
         windows: a result of :func:`spikekit.analysis.controlled_window` (or a layer of
-            :func:`~spikekit.analysis.network_window`), a list of them (overlaid), or a pair ``(dt, dw)``.
-            Where the result has ``fitted(dt)``, the fitted two-sided exponential is drawn as a line.
+            :func:`~spikekit.analysis.network_window`), a list of them (overlaid), a pair ``(dt, dw)``, or a
+            whole :func:`~spikekit.analysis.network_window` result (each layer's reconstructed window
+            ``window - baseline``, overlaid). Where the result has ``fitted(dt)``, the fitted two-sided
+            exponential is drawn as a line.
         labels: legend entries (default each window's ``label``).
         normalize: divide each window by its largest ``|dw|``.
-        ylabel: the y axis label (e.g. ``"-dL/dW per pair - mean"`` for an in-network window).
-        ax, title, path: as :func:`raster`.
+        ylabel: the y axis label (default ``"-dL/dw"``; ``"-dL/dW per pair - mean"`` for a
+            ``network_window`` result).
+        ax, title, path: as :func:`raster` (a ``network_window`` result's default title:
+            ``"window reconstructed from pairs"``).
 
     Returns:
         The Figure.
+
+    Example:
+        >>> sk.plot.stdp_window(sk.analysis.network_window(model, x, y), path="layers.png")
     """
+    if hasattr(windows, "layers") and not hasattr(windows, "dt"):  # a NetworkWindow: its layers
+        windows = list(windows.layers)
+        ylabel = "-dL/dW per pair - mean" if ylabel is None else ylabel
+        title = title or "window reconstructed from pairs"
+    ylabel = "-dL/dw" if ylabel is None else ylabel
     items = _windows(windows)
     if labels is not None and len(labels) != len(items):
         raise ValueError(f"labels must have one entry per window ({len(items)}), got {len(labels)}")
@@ -591,6 +603,13 @@ def stdp_window(
     return fig
 
 
+def _panel(w: Any) -> str:
+    """A window's default panel: its neuron and surrogate, and its remedy if any."""
+    remedy = getattr(w, "remedy", "none")
+    name = f"{getattr(w, 'neuron', '')} / {getattr(w, 'surrogate', '')}"
+    return name if remedy in (None, "none") else f"{name}\n+ {remedy}"
+
+
 def stdp_window_grid(
     windows: Sequence[Any],
     *,
@@ -602,21 +621,27 @@ def stdp_window_grid(
     """Several STDP windows, one panel per group (``key(window)``), overlaid within a panel by loss.
 
     Args:
-        windows: results of :func:`spikekit.analysis.controlled_window` (anything :func:`stdp_window` takes).
-        key: the panel a window goes to (default: its neuron and surrogate).
+        windows: results of :func:`spikekit.analysis.controlled_window` (anything :func:`stdp_window` takes),
+            or a table of them (:func:`spikekit.analysis.run_stdp_window`'s result: its ``rows``).
+        key: the panel a window goes to (default: its neuron and surrogate, and its remedy if any).
         ncols: panels per row.
         normalize: normalise each window by its largest ``|dw|``.
         path: save the figure there.
 
     Returns:
         The Figure.
+
+    Example:
+        >>> sk.plot.stdp_window_grid(sk.analysis.run_stdp_window(), path="stdp.png")
     """
+    if hasattr(windows, "rows") and not hasattr(windows, "dt"):  # an STDPTable
+        windows = windows.rows
     windows = list(windows)
     if not windows:
         raise ValueError("windows is empty: nothing to plot")
     if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
         raise ValueError(f"ncols must be an int >= 1, got {ncols!r}")
-    key = key or (lambda w: f"{getattr(w, 'neuron', '')} / {getattr(w, 'surrogate', '')}")
+    key = key or _panel
     groups: dict[str, list] = {}
     for w in windows:
         groups.setdefault(key(w), []).append(w)

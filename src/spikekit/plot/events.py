@@ -1,5 +1,5 @@
 """Seeing event data: a camera recording as an animation (GIF) and as an x-y-t scatter, a grid of frames,
-and the raster of a cochlea recording; plus the ``spikekit plot events SAMPLE`` command's arguments.
+and the raster of a cochlea recording; :func:`plot_recording` draws them all for one recording.
 
 Events are NumPy structured arrays in Tonic's layout, as :mod:`spikekit.data.events` returns them: a camera's
 ``x, y, t, p`` (``t`` in microseconds, ``p`` 1 = ON, 0 = OFF), a cochlea's ``t, x, p`` (``x`` the channel).
@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,8 +35,7 @@ __all__ = [
     "frame_grid",
     "cochlea_raster",
     "bin_events",
-    "add_plot_events_arguments",
-    "plot_events_command",
+    "plot_recording",
 ]
 
 
@@ -294,76 +292,62 @@ def cochlea_raster(
     return fig
 
 
-# --- the command line -----------------------------------------------------------------------------------
-KINDS = ("all", "animation", "scatter", "frames", "raster")
+# --- one recording, every figure ------------------------------------------------------------------------
+CAMERA_PLOTS = ("animation", "scatter", "frames")
+COCHLEA_PLOTS = ("raster",)
 
 
-def add_plot_events_arguments(p: argparse.ArgumentParser) -> None:
-    """The arguments of ``spikekit plot events``."""
-    p.add_argument(
-        "sample",
-        metavar="SAMPLE",
-        help="an N-MNIST .bin/.bs2 file, an SHD .h5 file (with --index), or DATASET:SPLIT:INDEX "
-        "(e.g. nmnist-small:train:0, shd:test:3; found through --data-dir / $SPIKEKIT_DATA)",
-    )
-    p.add_argument("--data-dir", default=None, help="folder with the dataset (for DATASET:SPLIT:INDEX)")
-    p.add_argument("--index", type=int, default=0, help="recording index in an SHD .h5 file")
-    p.add_argument("--kind", choices=KINDS, default="all", help="which plot(s); default: all that apply")
-    p.add_argument("--out", default=".", help="folder for the files (<name>.gif, <name>-xyt.png, ...)")
-    p.add_argument("--time-window", type=float, default=10_000.0, help="animation: microseconds per frame")
-    p.add_argument("--fps", type=int, default=10, help="animation: frames per second")
-    p.add_argument("--bins", type=int, default=8, help="frame grid: number of time bins")
-    p.add_argument("--json", default=None, metavar="PATH", help="write what was drawn as JSON")
+def plot_recording(
+    events: np.ndarray,
+    out: str | Path,
+    name: str,
+    *,
+    kind: str = "camera",
+    plots: Sequence[str] | None = None,
+    sensor_size: Sequence[int] = (34, 34, 2),
+    time_window: float = 10_000.0,
+    fps: int = 10,
+    bins: int = 8,
+) -> list[Path]:
+    """Draw a recording's figures into the folder ``out``; return the files written.
 
+    Args:
+        events: a camera recording ``x, y, t, p`` or a cochlea recording ``t, x``.
+        out: the folder (created if needed).
+        name: the files' stem: ``<name>.gif``, ``<name>-xyt.png``, ``<name>-frames.png``,
+            ``<name>-raster.png``.
+        kind: ``"camera"`` or ``"cochlea"``.
+        plots: which of ``"animation"``, ``"scatter"``, ``"frames"`` (camera) or ``"raster"`` (cochlea);
+            default: all that apply.
+        sensor_size: the camera's ``(W, H, P)`` (default N-MNIST's).
+        time_window: animation: microseconds per frame.
+        fps: animation: frames per second.
+        bins: frame grid: number of time bins.
 
-def _load_sample(args: argparse.Namespace) -> tuple[np.ndarray, str, str]:
-    """``(events, kind 'camera' | 'cochlea', name for the files)``."""
-    from ..data.events import load_events
-    from ..data.events.io import ShdFile, read_nmnist
-    from ..data.events.registry import EVENT_SPECS, normalize_event_name
-
-    path = Path(args.sample)
-    if path.is_file():
-        if path.suffix.lower() in (".h5", ".hdf5"):
-            return ShdFile(path).read(args.index), "cochlea", f"{path.stem}-{args.index}"
-        return read_nmnist(path), "camera", path.stem
-    parts = args.sample.split(":")
-    if len(parts) != 3 or not parts[2].lstrip("-").isdigit():
-        raise ValueError(
-            f"SAMPLE must be an existing file or DATASET:SPLIT:INDEX (e.g. nmnist-small:train:0), "
-            f"got {args.sample!r}"
-        )
-    key = normalize_event_name(parts[0])
-    dataset = load_events(key, args.data_dir, split=parts[1])
-    index = int(parts[2])
-    return dataset.events(index), EVENT_SPECS[key].kind, f"{key}-{parts[1]}-{index}"
-
-
-def plot_events_command(args: argparse.Namespace) -> dict[str, Any]:
-    """Run ``spikekit plot events``: draw, save, and return ``{"sample", "events", "files"}``."""
-    events, kind, name = _load_sample(args)
-    out = Path(args.out)
-    wanted = {"animation", "scatter", "frames"} if kind == "camera" else {"raster"}
-    if args.kind != "all":
-        if (args.kind == "raster") != (kind == "cochlea"):
-            raise ValueError(f"--kind {args.kind} does not apply to a {kind} recording")
-        wanted = {args.kind}
+    Raises:
+        ValueError: an unknown ``kind``, or a plot that does not apply to it.
+    """
+    applicable = {"camera": CAMERA_PLOTS, "cochlea": COCHLEA_PLOTS}.get(kind)
+    if applicable is None:
+        raise ValueError(f"kind must be 'camera' or 'cochlea', got {kind!r}")
+    wanted = set(applicable if plots is None else plots)
+    wrong = sorted(wanted - set(applicable))
+    if wrong:
+        raise ValueError(f"{', '.join(wrong)} does not apply to a {kind} recording")
+    out = Path(out)
     files = []
-    sensor = (34, 34, 2)  # N-MNIST's, the one camera format read here
     if "animation" in wanted:
         files.append(out / f"{name}.gif")
-        animate_events(events, files[-1], sensor_size=sensor, time_window=args.time_window, fps=args.fps)
+        animate_events(events, files[-1], sensor_size=sensor_size, time_window=time_window, fps=fps)
     if "scatter" in wanted:
         files.append(out / f"{name}-xyt.png")
         event_scatter(events, files[-1])
     if "frames" in wanted:
-        frames, edges = bin_events(events, sensor, n_bins=args.bins)
+        frames, edges = bin_events(events, sensor_size, n_bins=bins)
         titles = [f"{a / 1000:.0f}-{b / 1000:.0f} ms" for a, b in zip(edges[:-1], edges[1:], strict=True)]
         files.append(out / f"{name}-frames.png")
         frame_grid(frames, files[-1], titles=titles)
     if "raster" in wanted:
         files.append(out / f"{name}-raster.png")
         cochlea_raster(events, files[-1])
-    for f in files:
-        print(f"wrote {f}")
-    return {"sample": args.sample, "kind": kind, "events": len(events), "files": [str(f) for f in files]}
+    return files

@@ -197,7 +197,7 @@ def threshold_histograms(history: Sequence[Mapping[str, Any]], *, bins: int = 30
     """Histograms of the adaptive thresholds ``theta`` at snapshots taken during training.
 
     Args:
-        history: ``[{"images": n, "theta": [N]}, ...]`` (what :func:`spikekit.learning.run.train_diehl_cook`
+        history: ``[{"images": n, "theta": [N]}, ...]`` (what :func:`spikekit.cli.stdp.train_diehl_cook`
             records every ``checkpoint_every`` images).
         bins: number of bins.
         path: save the figure there (``.png``).

@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+from .._io import atomic_write_text
+
 __all__ = ["build_report"]
 
 
@@ -158,15 +160,10 @@ def build_report(
             f"trains, {len(idx)} test images.</p>"
         )
         parts.append(_markdown_table(win.markdown()))
-        parts.append(_img("gradient-weighted window per layer", win.figure()))
+        parts.append(_img("gradient-weighted window per layer", plot.stdp_window(win)))
 
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>spikekit report</title>"
         f"<style>{_CSS}</style></head><body>{''.join(parts)}</body></html>"
     )
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    os.replace(tmp, out)
-    return out
+    return atomic_write_text(out, page)

@@ -8,7 +8,8 @@ in Tonic's layout (``x, y, t, p`` for N-MNIST, ``t, x, p`` for SHD; ``t`` in mic
 channels]``), padding recordings of different lengths and returning the lengths; ``cache=True`` stores
 each transformed sample on disk keyed by the transform, so the second epoch reads frames and does no
 event work; :func:`materialize` turns a small dataset into in-memory frame tensors for
-:func:`spikekit.train.fit`.
+:func:`spikekit.train.fit`; :func:`load_frames` does all of that by name, and is what
+``spikekit.data.load(name, time_bins=...)`` returns for an event dataset.
 
 Names: ``"nmnist"`` (a folder in N-MNIST's official layout ``Train/<digit>/*.bin``, ``Test/<digit>/*.bin``,
 or with a ``MANIFEST.tsv``; downloadable), ``"nmnist-small"`` (the manifest folder of the first 1,000 +

@@ -1,26 +1,24 @@
 """Downloading the published event-dataset archives: verified, with a progress bar, written atomically.
 
-Each archive is streamed by :mod:`spikekit.data.fetch` into a temporary file in the dataset folder (with
-its progress bar), checked against the published MD5 (and SHA-256 when one is known), renamed into place,
-then unpacked into a temporary folder whose result is renamed into place with :func:`os.replace`. An
-interrupted download or unpacking leaves nothing under the final names, so a half-written dataset is
-never mistaken for a whole one.
+Each archive is fetched by :func:`spikekit.data.fetch.download_file` (retries, mirrors, a progress bar)
+into a temporary file in the dataset folder, checked against the published MD5 (and SHA-256 when one is
+known), renamed into place, then unpacked into a temporary folder whose result is renamed into place with
+:func:`os.replace`. An interrupted download or unpacking leaves nothing under the final names, so a
+half-written dataset is never mistaken for a whole one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import http.client
 import os
 import shutil
 import tempfile
-import time
-import urllib.error
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..fetch import ChecksumError, DownloadError, _describe, _fetch_to_temp
+from ... import _io
+from ..fetch import ChecksumError, check_download_options, download_file
 from ..registry import download_dir
 from .registry import EVENT_DATASETS, EVENT_SPECS, Archive, normalize_event_name
 
@@ -47,47 +45,6 @@ def verify_archive(path: str | os.PathLike, archive: Archive) -> None:
             )
 
 
-def _fetch_archive(
-    archive: Archive,
-    urls: Sequence[str],
-    folder: Path,
-    retries: int,
-    backoff: float,
-    timeout: float,
-    progress: bool,
-) -> Path:
-    """Fetch ``archive`` from the first URL that delivers the published bytes; rename it into place."""
-    attempts: list[str] = []
-    bad_content = False
-    for url in urls:
-        for attempt in range(retries):
-            if attempt:
-                time.sleep(backoff * 2 ** (attempt - 1))
-            try:
-                tmp = _fetch_to_temp(url, folder, archive.filename, timeout, progress)
-            except urllib.error.HTTPError as err:
-                attempts.append(f"{url}: {_describe(err)}")
-                if 400 <= err.code < 500 and err.code not in (408, 429):
-                    break
-                continue
-            except (OSError, http.client.HTTPException) as err:
-                attempts.append(f"{url}: {_describe(err)}")
-                continue
-            try:
-                verify_archive(tmp, archive)
-            except ChecksumError as err:
-                tmp.unlink(missing_ok=True)
-                bad_content = True
-                attempts.append(f"{url}: {err}")
-                break
-            final = folder / archive.filename
-            os.replace(tmp, final)
-            return final
-    listing = "\n  ".join(attempts)
-    message = f"could not download {archive.filename} into {folder}; attempts:\n  {listing}"
-    raise ChecksumError(message) if bad_content else DownloadError(message)
-
-
 def _find_member(top: Path, member: str) -> Path | None:
     """``member`` at the top of an unpacked archive or one folder down (case-insensitive)."""
     for parent in [top, *sorted(p for p in top.iterdir() if p.is_dir() and p.name != "__MACOSX")]:
@@ -104,17 +61,10 @@ def _unpack(path: Path, member: str, folder: Path, progress: bool) -> Path:
         try:
             with zipfile.ZipFile(path) as zf:
                 names = zf.namelist()
-                bar = None
-                if progress:
-                    from tqdm.auto import tqdm
-
-                    bar = tqdm(total=len(names), desc=f"unpacking {path.name}", unit="file", leave=False)
-                for name in names:
-                    zf.extract(name, tmp)
-                    if bar is not None:
-                        bar.update(1)
-                if bar is not None:
-                    bar.close()
+                unpacking = f"unpacking {path.name}"
+                with _io.progress(names, desc=unpacking, unit="file", leave=False, enabled=progress) as bar:
+                    for name in bar:
+                        zf.extract(name, tmp)
         except zipfile.BadZipFile as err:
             raise ValueError(
                 f"{path}: not a valid zip archive ({err}); delete it and download it again"
@@ -181,10 +131,7 @@ def download_events(
         raise ValueError(
             f"splits must be a sequence of {', '.join(map(repr, spec.archives))}; got {splits!r}"
         )
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 1:
-        raise ValueError(f"retries must be an int >= 1, got {retries!r}")
-    if not backoff >= 0 or not timeout > 0:
-        raise ValueError(f"backoff must be >= 0 and timeout > 0 seconds, got {backoff!r} and {timeout!r}")
+    check_download_options(retries, backoff, timeout)
     if mirrors is not None and (isinstance(mirrors, str) or not mirrors):
         raise ValueError(f"mirrors must be a non-empty sequence of base URLs, got {mirrors!r}")
     folder = download_dir(key, root)
@@ -203,6 +150,14 @@ def download_events(
                 pass  # a stale or corrupt copy: fetch it again
         if fresh:
             urls = [m.rstrip("/") + "/" + archive.filename for m in mirrors] if mirrors else archive.urls
-            path = _fetch_archive(archive, urls, folder, retries, backoff, timeout, progress)
+            path = download_file(
+                urls,
+                path,
+                lambda tmp, archive=archive: verify_archive(tmp, archive),
+                retries=retries,
+                backoff=backoff,
+                timeout=timeout,
+                progress=progress,
+            )
         _unpack(path, archive.member, folder, progress)
     return folder

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from ... import _io
 from .collate import EventCollate
 
 __all__ = ["FrameDataset", "materialize", "load_frames"]
@@ -169,24 +170,15 @@ def materialize(
     loader = DataLoader(
         dataset, batch_size=batch_size, shuffle=False, collate_fn=collate, num_workers=num_workers
     )
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=math.ceil(len(dataset) / batch_size), desc="events to frames", unit="batch", leave=False
-        )
     chunks, targets, lengths = [], [], []
-    try:
-        for batch in loader:
+    total = math.ceil(len(dataset) / batch_size)
+    with _io.progress(
+        loader, total=total, desc="events to frames", unit="batch", leave=False, enabled=progress
+    ) as bar:
+        for batch in bar:
             chunks.append(batch.frames.movedim(1, 0))  # [B, T_b, ...]
             targets.append(batch.targets)
             lengths.append(batch.lengths)
-            if bar is not None:
-                bar.update()
-    finally:
-        if bar is not None:
-            bar.close()
     steps = max(c.shape[1] for c in chunks)
     frames = chunks[0].new_zeros((sum(len(c) for c in chunks), steps, *chunks[0].shape[2:]))  # [N, T, ...]
     start = 0
@@ -210,14 +202,16 @@ def load_frames(
     *,
     n_time_bins: int | None = 10,
     time_window: float | None = None,
+    split: str | None = None,
     download: bool = False,
+    verify: bool = True,
     cache: bool | str | os.PathLike | None = True,
     train_limit: int | None = None,
     test_limit: int | None = None,
     flatten: bool | None = None,
     progress: bool = True,
     num_workers: int = 0,
-) -> tuple[FrameDataset, FrameDataset]:
+) -> tuple[FrameDataset, FrameDataset] | FrameDataset:
     """An event dataset's splits as in-memory :class:`FrameDataset` objects (what ``spikekit train`` uses).
 
     Recordings are binned with ``tonic.transforms.ToFrame`` into ``n_time_bins`` frames, or into frames
@@ -228,15 +222,16 @@ def load_frames(
 
     Args:
         name: ``"nmnist"``, ``"nmnist-small"`` or ``"shd"``.
-        root, download: as :func:`~spikekit.data.events.load_events`.
+        root, download, verify: as :func:`~spikekit.data.events.load_events`.
         n_time_bins, time_window: the binning (exactly one of them).
+        split: ``None`` for ``(train, test)``, or ``"train"`` / ``"test"`` for that split alone.
         cache: where frames are cached.
-        train_limit, test_limit: keep only the first N recordings of a split.
+        train_limit, test_limit: keep only the first N recordings of a split (before binning).
         flatten: frames ``[N, T, F]``; by default for a cochlea (SHD: ``[N, T, 700]``), not for a camera.
         progress, num_workers: progress bars; DataLoader workers while binning.
 
     Returns:
-        ``(train, test)`` :class:`FrameDataset` objects, ``frames [N, T, ...]``.
+        ``(train, test)`` :class:`FrameDataset` objects, ``frames [N, T, ...]``; one when ``split`` is given.
 
     Example:
         >>> train, test = load_frames("nmnist-small", n_time_bins=10)  # doctest: +SKIP
@@ -261,12 +256,15 @@ def load_frames(
             sensor_size=spec.sensor_size, time_window=time_window, include_incomplete=True, start_time=0
         )
     flatten = spec.kind == "cochlea" if flatten is None else flatten
-    train, test = load_events(
-        key, root, download=download, transform=transform, cache=cache, progress=progress
-    )
+    common = dict(download=download, verify=verify, transform=transform, cache=cache, progress=progress)
+    if split is None:
+        splits = dict(zip(("train", "test"), load_events(key, root, **common), strict=True))
+    else:
+        splits = {split: load_events(key, root, split=split, **common)}  # type: ignore[arg-type]
+    limits = {"train": train_limit, "test": test_limit}
     out: list[Any] = []
-    for ds, limit in ((train, train_limit), (test, test_limit)):
-        ds = ds.subset(limit) if limit is not None else ds
+    for which, ds in splits.items():
+        ds = ds.subset(limits[which]) if limits[which] is not None else ds
         collate = EventCollate(spec.sensor_size, flatten=flatten)
         out.append(materialize(ds, collate, num_workers=num_workers, progress=progress))
-    return out[0], out[1]
+    return out[0] if split is not None else (out[0], out[1])

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from ... import _io
 from ..fetch import ChecksumError, sha256_hex
 
 __all__ = [
@@ -189,9 +190,7 @@ def write_nmnist(path: str | os.PathLike, events: np.ndarray) -> Path:
         raise ValueError("events['y'] must not be 240: in N-MNIST's format that marks a time-stamp overflow")
     word = (x << 32) | (y << 24) | (p << 23) | t  # [n] 40-bit words
     raw = np.stack([(word >> shift) & 0xFF for shift in (32, 24, 16, 8, 0)], axis=1).astype(np.uint8)
-    path = Path(path)
-    path.write_bytes(raw.tobytes())
-    return path
+    return _io.atomic_write_bytes(path, raw.tobytes())
 
 
 class ShdFile:

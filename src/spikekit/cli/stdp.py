@@ -1,9 +1,11 @@
-"""Train and evaluate :class:`~spikekit.models.diehl_cook.DiehlCook`: the ``spikekit stdp`` command's engine.
+"""``spikekit stdp``: Diehl & Cook's network (:class:`~spikekit.models.diehl_cook.DiehlCook`) trained with
+STDP, its neurons labelled, tested, and the results tabulated.
 
 - :func:`train_diehl_cook`: the training loop, with a progress bar, checkpoints written atomically every
   ``checkpoint_every`` images and resume that ends with the same weights as an uninterrupted run.
 - :func:`run_stdp`: load a dataset, train, label the neurons, test (votes and a logistic-regression
   readout), write JSON results and figures.
+- :func:`summary`: a human-readable table of :func:`run_stdp`'s result.
 
 Reproducibility: every batch draws its Poisson input from its own generator, seeded from
 ``(seed, epoch, batch index)``, and each epoch's order from ``(seed, epoch)``; so a run resumed from a
@@ -12,20 +14,69 @@ checkpoint replays exactly the batches the uninterrupted run would have seen.
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+from .._io import progress as progress_bar
+from .._io import save_torch, write_json
+from . import _common
 
-from .._checks import check_choice, check_positive_int
+if TYPE_CHECKING:
+    import torch
 
-__all__ = ["run_stdp", "train_diehl_cook", "CHECKPOINT_FORMAT"]
+__all__ = ["CHECKPOINT_FORMAT", "add_parser", "run", "run_stdp", "summary", "train_diehl_cook"]
 
 CHECKPOINT_FORMAT = "spikekit.diehl_cook/1"
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("stdp", help="unsupervised STDP learning: Diehl & Cook's network")
+    p.add_argument("--neurons", type=int, default=100, help="excitatory neurons")
+    p.add_argument("--dataset", default="mnist-10k", help="mnist-10k | mnist | fashion-mnist | idx | digits")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--download", action="store_true")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--batch", type=int, default=10, help="images presented at once (see docs/diehl_cook.md)")
+    p.add_argument("--mode", default="batch", help="batch (parallel presentation) or online (sequential)")
+    p.add_argument("--train-limit", type=int, default=None)
+    p.add_argument("--test-limit", type=int, default=None)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="folder for checkpoints, plots and results")
+    p.add_argument("--resume", action="store_true")
+    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", default=None, metavar="PATH")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    res = run_stdp(
+        args.neurons,
+        args.dataset,
+        args.data_dir,
+        epochs=args.epochs,
+        batch=args.batch,
+        seed=args.seed,
+        out_dir=args.out,
+        resume=args.resume,
+        json_path=args.json,
+        mode=args.mode,
+        limit_train=args.train_limit,
+        limit_test=args.test_limit,
+        plots=not args.no_plots,
+        progress=_common.show_progress(args),
+        download=args.download,
+    )
+    keys = ("neurons", "dataset", "n_train", "n_test", "accuracy_vote", "accuracy_logistic", "train_seconds")
+    print(_common.format_table(keys, [[res.get(k, "-") for k in keys]]))
+    return 0
+
+
 _MIX = (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
 
 
@@ -39,37 +90,17 @@ def _seed(*parts: int) -> int:
 
 
 def _generator(*parts: int, device: torch.device | str = "cpu") -> torch.Generator:
+    import torch
+
     return torch.Generator(device=device).manual_seed(_seed(*parts))
 
 
-def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to ``path`` through a temporary file and ``os.replace``: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
 def _snapshot(model: Any, images: int) -> dict:
+    import torch
+
     w = model.input.weight.detach().float().cpu().clamp(0.0, model.params.w_max)
     hist = torch.histc(w, bins=50, min=0.0, max=model.params.w_max)
     return {"images": images, "theta": model.theta.detach().cpu().clone(), "weight_hist": hist}
-
-
-def _progress(total: int, initial: int, enabled: bool, desc: str) -> Any:
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is in the data extra
-        return None
-    return tqdm(total=total, initial=initial, desc=desc, unit="img", dynamic_ncols=True)
 
 
 def train_diehl_cook(
@@ -84,7 +115,7 @@ def train_diehl_cook(
     checkpoint_every: int = 1000,
     resume: bool = False,
     stop_after: int | None = None,
-    progress: bool = True,
+    progress: bool | None = True,
     on_batch: Callable[[int], None] | None = None,
 ) -> dict:
     """Train ``model`` (a :class:`~spikekit.models.diehl_cook.DiehlCook`) on ``images`` without labels.
@@ -107,7 +138,7 @@ def train_diehl_cook(
             ends with the same weights as an uninterrupted run.
         stop_after: stop (and checkpoint) once this many new images have been taken in total, as an
             interrupted run would; ``resume`` continues from there.
-        progress: show a tqdm progress bar.
+        progress: show a progress bar (``None``: only when stderr is a terminal).
         on_batch: called with the number of images taken so far after every batch.
 
     Returns:
@@ -117,6 +148,9 @@ def train_diehl_cook(
     Raises:
         ValueError: a checkpoint that does not match this run (size, batch, seed, mode, data size).
     """
+    import torch
+
+    from .._checks import check_choice, check_positive_int
     from ..models.diehl_cook import RetryQueue
 
     epochs = check_positive_int(epochs, "epochs")
@@ -141,7 +175,13 @@ def train_diehl_cook(
     if not history:
         history.append(_snapshot(model, 0))  # the starting point of the threshold/weight histograms
     total = epochs * n
-    bar = _progress(total, min(pos["seen"], total), progress, f"STDP {model.n_neurons} neurons")
+    bar = progress_bar(
+        total=total,
+        initial=min(pos["seen"], total),
+        desc=f"STDP {model.n_neurons} neurons",
+        unit="img",
+        enabled=progress,
+    )
     start = time.perf_counter()
     seen_at_start = pos["seen"]
 
@@ -149,7 +189,7 @@ def train_diehl_cook(
         history.append(_snapshot(model, pos["seen"]))
         if checkpoint is None:
             return
-        atomic_save(
+        save_torch(
             {
                 "format": CHECKPOINT_FORMAT,
                 "config": model.config(),
@@ -177,8 +217,7 @@ def train_diehl_cook(
                 pos["seen"] += new
                 pos["round"] += 1
                 pos["presentations"] += len(idx)
-                if bar is not None:
-                    bar.update(new)
+                bar.update(new)
                 if on_batch is not None:
                     on_batch(pos["seen"])
                 stopped = stop_after is not None and pos["seen"] >= stop_after and pos["seen"] < total
@@ -191,10 +230,9 @@ def train_diehl_cook(
                 if stopped:
                     break
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     if not stopped:
-        from .homeostasis import normalize_weights
+        from ..learning import normalize_weights
 
         normalize_weights(model.input, model.norm)
     elapsed = time.perf_counter() - start
@@ -224,19 +262,21 @@ def _check_checkpoint(ck: Any, model: Any, run_key: dict, path: Any) -> None:
 
 
 def _responses(
-    model: Any, images: torch.Tensor, *, seed: int, tag: int, batch_size: int, progress: bool, desc: str
+    model: Any,
+    images: torch.Tensor,
+    *,
+    seed: int,
+    tag: int,
+    batch_size: int,
+    progress: bool | None,
+    desc: str,
 ) -> torch.Tensor:
     """Spike counts of ``images`` without learning, from a generator seeded by ``(seed, tag)``."""
-    bar = _progress(len(images), 0, progress, desc)
-    try:
+    with progress_bar(total=len(images), desc=desc, unit="img", enabled=progress) as bar:
         g = _generator(seed, tag, device=model.input.weight.device)
-        update = bar.update if bar is not None else None
         return model.responses(
-            images.to(model.input.weight.device), batch_size=batch_size, generator=g, progress=update
+            images.to(model.input.weight.device), batch_size=batch_size, generator=g, progress=bar.update
         ).cpu()
-    finally:
-        if bar is not None:
-            bar.close()
 
 
 def run_stdp(
@@ -260,7 +300,7 @@ def run_stdp(
     eval_batch: int = 1000,
     device: str = "cpu",
     plots: bool = True,
-    progress: bool = True,
+    progress: bool | None = True,
     download: bool = False,
 ) -> dict:
     """Train Diehl & Cook's network with STDP, label its neurons, test it; return (and save) the results.
@@ -292,14 +332,17 @@ def run_stdp(
     Returns:
         A JSON-ready dict: accuracies (vote, logistic regression), times, sizes, parameters, file paths.
     """
+    import torch
+
     from .. import data as skdata
+    from .._checks import check_positive_int
+    from ..learning import fit_logistic
     from ..models.diehl_cook import DiehlCook, DiehlCookParams
-    from .readout import fit_logistic
 
     neurons = check_positive_int(neurons, "neurons")
     if resume and out_dir is None:
         raise ValueError("resume=True needs out_dir: the checkpoint to resume from is out_dir/checkpoint.pt")
-    train, test = skdata.load(dataset, root=data_dir, download=download, progress=progress)
+    train, test = skdata.load(dataset, root=data_dir, download=download, progress=progress is not False)
     x_train, x_test, y_test = train.images, test.images, test.targets
     if limit_train is not None:
         x_train = x_train[: check_positive_int(limit_train, "limit_train")]
@@ -390,16 +433,16 @@ def run_stdp(
         "files": {},
     }
     if out is not None:
-        torch.save(model.state_dict(), out / "model.pt")
+        save_torch(model.state_dict(), out / "model.pt")
         result["files"]["checkpoint"] = str(ckpt)
         result["files"]["model"] = str(out / "model.pt")
         if plots:
             result["files"].update(
                 _figures(model, stats["history"], out, train.images.shape[-2:], train.classes)
             )
-        _write_json(result, out / "results.json")
+        write_json(out / "results.json", result)
     if json_path is not None:
-        _write_json(result, Path(json_path))
+        write_json(json_path, result)
     return result
 
 
@@ -422,13 +465,6 @@ def _figures(model: Any, history: list, out: Path, image_shape: Any, classes: An
     else:  # pragma: no cover - a run always records at least its last batch
         del files["thresholds"], files["weights"]
     return {k: str(v) for k, v in files.items()}
-
-
-def _write_json(result: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def summary(result: dict) -> str:

@@ -1,4 +1,5 @@
-"""Peer benchmark: spikekit's backends against snnTorch, SpikingJelly and Norse, in one process.
+"""The peer benchmark's measurements (``spikekit bench``): spikekit's backends against snnTorch,
+SpikingJelly and Norse, in one process. See :mod:`spikekit.cli.bench` for the workloads.
 
 Workloads (CPU unless a CUDA device is given), each timed as forward + backward, the median of
 ``repeats`` runs after ``warmup`` runs:
@@ -18,14 +19,14 @@ v_reset=None)``, multi-step, its torch backend; Norse's ``LIF`` integrates a syn
 its defaults, as users run it). Peers that are not installed are skipped.
 
 Example:
-    >>> from spikekit.bench import run_bench, format_table
+    >>> from spikekit.cli._bench_measure import run_bench
+    >>> from spikekit.cli.bench import format_results
     >>> result = run_bench(workloads=[(100, 16, 512)], repeats=3, train=False)
-    >>> print(format_table(result))
+    >>> print(format_results(result))
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import platform
 import statistics
@@ -37,13 +38,27 @@ from typing import Any
 import torch
 from torch import nn
 
-import spikekit as sk
+from .. import encode, functional, kernels, surrogate
+from ..kernels import available_backends
+from ..nn import LIF, LinearLIF, RefractoryLIF
+from ._bench_spec import GRID, MAIN_WORKLOADS, PEERS
 
-from .kernels import available_backends
-
-MAIN_WORKLOADS = ((500, 16, 512), (500, 64, 512), (100, 16, 4096))
-GRID = tuple((t, b, f) for t in (100, 500) for b in (16, 64) for f in (256, 1024))
-PEERS = ("snntorch", "spikingjelly", "norse")
+__all__ = [
+    "GRID",
+    "MAIN_WORKLOADS",
+    "PEERS",
+    "SeedNetOriginal",
+    "SeedNetSpikekit",
+    "bench_layer",
+    "bench_train",
+    "candidates",
+    "environment",
+    "peer_versions",
+    "run_bench",
+    "saved_bytes",
+    "targets",
+    "time_median",
+]
 
 Step = Callable[[], Any]
 
@@ -103,7 +118,8 @@ def saved_bytes(forward: Callable[[], torch.Tensor], exclude: Iterable[torch.Ten
 
 # --- the neuron layers under test ----------------------------------------------------------------------
 def _snntorch_layer() -> Callable[[torch.Tensor], torch.Tensor]:
-    snntorch = importlib.import_module("snntorch")
+    import snntorch
+
     leaky = snntorch.Leaky(beta=0.9, threshold=1.0, spike_grad=snntorch.surrogate.atan())
 
     def run(x: torch.Tensor) -> torch.Tensor:
@@ -119,17 +135,18 @@ def _snntorch_layer() -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 def _spikingjelly_layer() -> Callable[[torch.Tensor], torch.Tensor]:
-    neuron = importlib.import_module("spikingjelly.activation_based.neuron")
-    surrogate = importlib.import_module("spikingjelly.activation_based.surrogate")
-    functional = importlib.import_module("spikingjelly.activation_based.functional")
+    from spikingjelly.activation_based import functional as sj_functional
+    from spikingjelly.activation_based import neuron
+    from spikingjelly.activation_based import surrogate as sj_surrogate
+
     # SpikingJelly 2.0's LIFNode is its PyTorch implementation (CuPy/Triton ones are other classes)
     node = neuron.LIFNode(
         tau=10.0, decay_input=False, v_threshold=1.0, v_reset=None,
-        surrogate_function=surrogate.ATan(), step_mode="m",
+        surrogate_function=sj_surrogate.ATan(), step_mode="m",
     )  # fmt: skip
 
     def run(x: torch.Tensor) -> torch.Tensor:
-        functional.reset_net(node)
+        sj_functional.reset_net(node)
         return node(x)
 
     run.module = node  # type: ignore[attr-defined]
@@ -137,7 +154,8 @@ def _spikingjelly_layer() -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 def _norse_layer() -> Callable[[torch.Tensor], torch.Tensor]:
-    norse = importlib.import_module("norse.torch")
+    import norse.torch as norse
+
     lif = norse.LIF()
 
     def run(x: torch.Tensor) -> torch.Tensor:
@@ -148,8 +166,7 @@ def _norse_layer() -> Callable[[torch.Tensor], torch.Tensor]:
 
 
 def _spikekit_layer(backend: str) -> Callable[[torch.Tensor], torch.Tensor]:
-    surrogate = sk.surrogate.atan()
-    return sk.nn.LIF(beta=0.9, threshold=1.0, reset="subtract", surrogate=surrogate, backend=backend)
+    return LIF(beta=0.9, threshold=1.0, reset="subtract", surrogate=surrogate.atan(), backend=backend)
 
 
 class _FunctionalLIF(nn.Module):
@@ -162,9 +179,9 @@ class _FunctionalLIF(nn.Module):
         self.register_buffer("threshold", torch.tensor(1.0))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        params = sk.functional.LIFParams(self.beta, self.threshold, "subtract", sk.surrogate.atan())
-        state = sk.functional.lif_init(x[0])
-        return sk.kernels.multistep(sk.functional.lif_step, x, state, params, backend=self.backend)[0]
+        params = functional.LIFParams(self.beta, self.threshold, "subtract", surrogate.atan())
+        state = functional.lif_init(x[0])
+        return kernels.multistep(functional.lif_step, x, state, params, backend=self.backend)[0]
 
 
 class _LinearLIFRecompute:
@@ -182,7 +199,7 @@ class _LinearLIFRecompute:
 
     def bind(self, linear: nn.Linear) -> nn.Module:
         lif = _spikekit_layer(self.backend).to(self.device)
-        return sk.nn.LinearLIF.from_modules(linear, lif, memory="recompute")
+        return LinearLIF.from_modules(linear, lif, memory="recompute")
 
 
 PEER_LAYERS = {"snntorch": _snntorch_layer, "spikingjelly": _spikingjelly_layer, "norse": _norse_layer}
@@ -204,7 +221,7 @@ def peer_versions(peers: Iterable[str] = PEERS) -> dict[str, str | None]:
 def candidates(device: torch.device, peers: Iterable[str] = PEERS) -> dict[str, Callable[[], Any]]:
     """``{name: builder of a layer [T, B, F] -> [T, B, F]}`` for every spikekit backend and peer here."""
     out: dict[str, Callable[[], Any]] = {}
-    for backend in available_backends(sk.functional.lif_step, device):
+    for backend in available_backends(functional.lif_step, device):
         if backend == "triton" and device.type != "cuda":
             continue  # the interpreter is for testing, not timing
         out[f"spikekit[{backend}]"] = lambda b=backend: _spikekit_layer(b).to(device)
@@ -370,8 +387,8 @@ class SeedNetSpikekit(nn.Module):
         super().__init__()
         self.steps, self.streamed = steps, input == "streamed"
         self.fc1, self.fc2 = nn.Linear(28 * 28, 100), nn.Linear(100, 10)
-        self.n1 = sk.nn.RefractoryLIF(decay=0.9, threshold=1.0, penalty=1.5, backend=backend)
-        self.n2 = sk.nn.RefractoryLIF(decay=0.9, threshold=1.0, penalty=1.5, backend=backend)
+        self.n1 = RefractoryLIF(decay=0.9, threshold=1.0, penalty=1.5, backend=backend)
+        self.n2 = RefractoryLIF(decay=0.9, threshold=1.0, penalty=1.5, backend=backend)
 
     def forward(
         self, x: torch.Tensor, masks: torch.Tensor | None = None, seed: int | None = None
@@ -381,9 +398,9 @@ class SeedNetSpikekit(nn.Module):
             if masks is not None:
                 raise ValueError("the streamed input draws its own masks: pass the seed of flicker_masks")
             seed = int(torch.randint(0, 2**62, (1,))) if seed is None else seed
-            cur = sk.kernels.flicker_linear(x, self.fc1.weight, self.fc1.bias, self.steps, seed)
+            cur = kernels.flicker_linear(x, self.fc1.weight, self.fc1.bias, self.steps, seed)
         else:
-            seq = sk.encode.flicker(x, self.steps) if masks is None else masks * x  # [T, B, 784]
+            seq = encode.flicker(x, self.steps) if masks is None else masks * x  # [T, B, 784]
             cur = self.fc1(seq)
         _, v2, _ = self.n2.trace(self.fc2(self.n1(cur)))
         return torch.log_softmax(v2.mean(0), dim=-1)
@@ -404,7 +421,7 @@ def bench_train(
     images = (torch.rand(batch, 1, 28, 28) - 0.5).to(device)  # like MNIST shifted by -0.5
     target = torch.randint(0, 10, (batch,)).to(device)
     models: dict[str, nn.Module] = {"original code": SeedNetOriginal(steps).to(device)}
-    for backend in available_backends(sk.functional.refractory_step, device):
+    for backend in available_backends(functional.refractory_step, device):
         if backend == "triton" and device.type != "cuda":
             continue
         model = SeedNetSpikekit(steps, backend).to(device)
@@ -436,7 +453,7 @@ def _same_mathematics(models: dict[str, nn.Module], images, target, steps: int) 
     input, which generates them itself from the seed, gets the same ones as every other model.
     """
     seed = 12345
-    masks = sk.kernels.flicker_masks((images.shape[0], 28 * 28), steps, seed, device=images.device)
+    masks = kernels.flicker_masks((images.shape[0], 28 * 28), steps, seed, device=images.device)
     grads = {}
     for name, model in models.items():
         model.zero_grad()
@@ -503,10 +520,17 @@ def run_bench(
     return result
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("spikekit")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree, not installed
+        return "unknown"
+
+
 def environment(device: torch.device, peers: Iterable[str] = PEERS) -> dict[str, Any]:
     return {
         "torch": torch.__version__,
-        "spikekit": sk.__version__,
+        "spikekit": _version(),
         "device": str(device) if device.type != "cuda" else torch.cuda.get_device_name(device),
         "threads": torch.get_num_threads(),
         "cpu": platform.processor() or platform.machine(),
@@ -560,92 +584,3 @@ def targets(result: dict[str, Any]) -> list[dict[str, Any]]:
 def _target(name: str, value: float, goal: float, below: bool = False) -> dict[str, Any]:
     met = value <= goal if below else value >= goal
     return {"figure": name, "value": value, "goal": f"{'<=' if below else '>='} {goal:g}", "met": met}
-
-
-def format_table(result: dict[str, Any]) -> str:
-    """The results as text tables (seconds, ratio to ``spikekit[torch]``, MB saved for backward)."""
-    env = result["environment"]
-    lines = [
-        f"torch {env['torch']} on {env['device']} ({env['threads']} threads); peers: "
-        + ", ".join(f"{k} {v or 'absent'}" for k, v in env["peers"].items()),
-        "forward + backward of Linear(F, F) + LIF, median seconds (ratio to spikekit[torch]); "
-        "MB saved for backward: layer / neuron alone",
-    ]
-    for entry in result["layer"]:
-        lines.append(f"\nT x B x F = {entry['T']} x {entry['B']} x {entry['F']}")
-        base = _seconds(entry, "spikekit[torch]")
-        for name, row in entry["rows"].items():
-            ratio = f"({row['seconds'] / base:.2f}x)" if base else ""
-            mem = ""
-            if "saved_bytes" in row:
-                mem = f"{row['saved_bytes'] / 1e6:8.1f} MB"
-                if "neuron_saved_bytes" in row:
-                    mem += f" / {row['neuron_saved_bytes'] / 1e6:.1f} MB"
-            check = "" if row.get("spikes_equal_reference", True) else "  SPIKES DIFFER"
-            lines.append(f"  {name:28s} {row['seconds']:8.4f} s {ratio:9s} {mem}{check}")
-    if result.get("train"):
-        tr = result["train"]
-        head = f"training step of the original experiment (batch {tr['batch']}, T = {tr['T']}), median s"
-        lines.append("\n" + head)
-        base = tr["rows"]["original code"]["seconds"]
-        for name, row in tr["rows"].items():
-            lines.append(f"  {name:28s} {row['seconds']:8.4f} s  ({base / row['seconds']:.2f}x faster)")
-        for name, diff in tr["same_mathematics"].items():
-            lines.append(f"  {name}: loss and gradients within {diff:.1e} (relative) of the original's")
-    if result.get("targets"):
-        lines.append("\ntargets (issue 6)")
-        for t in result["targets"]:
-            verdict = "met" if t["met"] else "MISSED"
-            lines.append(f"  {t['figure']}: {t['value']:.3g} (goal {t['goal']}) {verdict}")
-    return "\n".join(lines)
-
-
-def parse_shape(text: str) -> tuple[int, int, int]:
-    """``"500x16x512"`` -> ``(500, 16, 512)``."""
-    import argparse
-
-    parts = text.lower().split("x")
-    if len(parts) != 3 or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise argparse.ArgumentTypeError(f"shape must be TxBxF with positive ints, got {text!r}")
-    return int(parts[0]), int(parts[1]), int(parts[2])
-
-
-def add_bench_arguments(ap: Any) -> None:
-    """The flags of ``spikekit bench`` and ``benchmarks/peers.py``."""
-    ap.add_argument("--json", metavar="PATH", help="write all results as JSON")
-    ap.add_argument("--repeats", type=int, default=7, help="timed runs per measurement (median; default 7)")
-    ap.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
-    ap.add_argument("--shape", type=parse_shape, action="append", help="TxBxF workload (repeatable)")
-    ap.add_argument("--no-grid", action="store_true", help="skip the T x B x F grid")
-    ap.add_argument("--no-train", action="store_true", help="skip the original experiment's training step")
-    ap.add_argument("--peers", default=",".join(PEERS), help=f"comma-separated subset of {','.join(PEERS)}")
-    ap.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    ap.add_argument("--threads", type=int, help="torch.set_num_threads before measuring")
-    ap.add_argument("--quick", action="store_true", help="small shapes, 3 repeats, no grid, no training step")
-
-
-def bench_command(args: Any) -> dict[str, Any]:
-    """Run the benchmark ``args`` describe, print its table, write ``--json``; return the result."""
-    import json
-    import sys
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    workloads = args.shape or MAIN_WORKLOADS
-    grid = () if args.no_grid else GRID
-    train, repeats = not args.no_train, args.repeats
-    if args.quick:
-        workloads, grid, train, repeats = [(50, 8, 128)], (), False, 3
-    peers = [p for p in args.peers.split(",") if p]
-    unknown = sorted(set(peers) - set(PEERS))
-    if unknown:
-        raise ValueError(f"--peers: unknown {unknown}; choose from {list(PEERS)}")
-    result = run_bench(
-        workloads, grid, peers=peers, repeats=repeats, warmup=args.warmup, train=train,
-        device=args.device, progress=lambda line: print(f"... {line}", file=sys.stderr, flush=True),
-    )  # fmt: skip
-    print(format_table(result))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=2)
-    return result

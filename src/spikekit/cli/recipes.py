@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from .train import PRESETS, TrainConfig
+from ..train import PRESETS, TrainConfig
 
 SMALL = "small"  # 8x8 digits
 IMAGES = "images"  # 28x28 MNIST, Fashion-MNIST, and other IDX folders

@@ -1,4 +1,8 @@
-"""Argument checks shared by the learning rules (loud errors naming argument, value and what is accepted)."""
+"""Argument checks shared by the learning rules and the models built on them (loud errors naming the
+argument, its value and what is accepted).
+
+Public so that :mod:`spikekit.models.diehl_cook` (another package) validates its parameters the same way.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import math
 from typing import Any
 
 import torch
+
+__all__ = ["bounds", "decay", "nonnegative", "positive", "real", "time_constant"]
 
 
 def real(value: Any, name: str) -> float:

@@ -1,20 +1,43 @@
 """``spikekit export-nir``: a model trained with ``spikekit train --out DIR`` -> a ``.nir`` file, checked by
-reading it back and running it against the model."""
+reading it back and running it against the model (:mod:`spikekit.interop.nir`)."""
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
-__all__ = ["run_export_nir"]
+from . import _common
 
 
-def _num_classes(state: dict[str, torch.Tensor]) -> int:
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("export-nir", help="export a trained model to a NIR file (and verify it)")
+    p.add_argument("--checkpoint", required=True, help="checkpoint.pt, or the train --out folder")
+    p.add_argument("--out", required=True, help="the .nir file to write")
+    p.add_argument("--dt", type=float, default=1e-4, help="time step in seconds for NIR's time constants")
+    p.add_argument("--no-readout", action="store_true", help="end the graph at the output layer's current")
+    p.add_argument("--verify-batch", type=int, default=4)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", default=None, metavar="PATH")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    run_export_nir(
+        checkpoint=args.checkpoint,
+        out=args.out,
+        dt=args.dt,
+        include_readout=not args.no_readout,
+        verify_batch=args.verify_batch,
+        seed=args.seed,
+        json_path=args.json,
+    )
+    return 0
+
+
+def _num_classes(state: dict[str, Any]) -> int:
     for key in ("out.weight", "fc2.weight"):
         if key in state:
             return int(state[key].shape[0])
@@ -25,17 +48,11 @@ def _num_classes(state: dict[str, torch.Tensor]) -> int:
 
 
 def _shape_of(node: Any) -> str:
+    import numpy as np
+
     out = getattr(node, "output_type", None) or {}
     value = next(iter(out.values()), None)
     return "-" if value is None else "x".join(str(int(v)) for v in np.atleast_1d(value))
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    cells = [headers] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def run_export_nir(
@@ -64,9 +81,11 @@ def run_export_nir(
         seed: seeds those inputs.
         json_path: also write the result as JSON.
     """
-    from ..models import build_model
+    import torch
+
+    from .. import models
+    from ..interop import nir as sknir
     from ..train import load_checkpoint
-    from . import nir as sknir
 
     path = Path(checkpoint)
     ckpt = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
@@ -76,7 +95,7 @@ def run_export_nir(
             f"export-nir: {path} does not say which model it holds (train it with spikekit train)"
         )
     shape = tuple(int(s) for s in extra["input_shape"])
-    model = build_model(
+    model = models.build_model(
         extra["model"], shape, _num_classes(ckpt["model"]), **(extra.get("model_kwargs") or {})
     )
     model.load_state_dict(ckpt["model"])
@@ -100,7 +119,7 @@ def run_export_nir(
     else:
         diff, agree = float((graph_out - captured[0]).abs().max()), float("nan")
     rows = [[k, type(n).__name__, _shape_of(n)] for k, n in graph.nodes.items()]
-    print(_table(["node", "NIR type", "output shape"], rows))
+    print(_common.format_table(["node", "NIR type", "output shape"], rows))
     what = "logits" if include_readout else "output-layer current"
     print(
         f"wrote {written} ({os.path.getsize(written):,} bytes, dt = {dt:g} s); read back and run on "
@@ -116,11 +135,5 @@ def run_export_nir(
         "max_abs_diff": diff,
         "argmax_agreement": agree,
     }
-    if json_path:
-        p = Path(json_path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(p.name + ".tmp")
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-        os.replace(tmp, p)
-        print(f"wrote {p}")
+    _common.write_json_output(json_path, result)
     return result

@@ -1,0 +1,172 @@
+"""``spikekit convert``: train (or load) a small ANN, convert it to a spiking network
+(:func:`spikekit.convert.convert`) and tabulate its accuracy against ``T`` beside the ANN's."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from . import _common
+
+ANNS = ("cnn", "mlp")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("convert", help="ANN -> SNN conversion: accuracy against T beside the ANN's")
+    p.add_argument("--dataset", default="digits")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--download", action="store_true")
+    p.add_argument("--train-limit", type=int, default=None)
+    p.add_argument("--test-limit", type=int, default=None)
+    p.add_argument("--ann", choices=list(ANNS), default="cnn")
+    p.add_argument("--ann-checkpoint", default=None, help="a state dict saved before with --save-ann")
+    p.add_argument("--save-ann", default=None, metavar="PATH")
+    p.add_argument("--epochs", type=int, default=3)
+    p.add_argument("--batch-size", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps", default="32,64,128,256", help="comma-separated T values")
+    p.add_argument("--percentile", type=float, default=99.99, help="normalisation percentile (100 = max)")
+    p.add_argument("--calibration", type=int, default=1000, help="training images used for normalisation")
+    p.add_argument("--no-bias", action="store_true", help="bias-free conversion")
+    p.add_argument("--eval-batch-size", type=int, default=500)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--json", default=None, metavar="PATH")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    run_convert(
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        download=args.download,
+        train_limit=args.train_limit,
+        test_limit=args.test_limit,
+        ann=args.ann,
+        ann_checkpoint=args.ann_checkpoint,
+        save_ann=args.save_ann,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        steps=[int(t) for t in _common.csv(args.steps)],
+        percentile=args.percentile,
+        calibration_size=args.calibration,
+        bias=not args.no_bias,
+        eval_batch_size=args.eval_batch_size,
+        device=args.device,
+        progress=_common.show_progress(args),
+        json_path=args.json,
+    )
+    return 0
+
+
+def build_ann(kind: str, shape: tuple[int, ...], n_out: int, bias: bool):
+    """The ANN of ``--ann``: :func:`~spikekit.convert.convertible_cnn` or ``convertible_mlp``."""
+    from ..convert import convertible_cnn, convertible_mlp
+
+    if kind == "cnn":
+        # bias-free: no BatchNorm either (folding it creates biases that would then be dropped)
+        return convertible_cnn(shape[0], shape[-1], n_out, batch_norm=bias, bias=bias)
+    return convertible_mlp(math.prod(shape), (256,), n_out, bias=bias)
+
+
+def run_convert(
+    *,
+    dataset: str = "digits",
+    data_dir: str | None = None,
+    download: bool = False,
+    train_limit: int | None = None,
+    test_limit: int | None = None,
+    ann: str = "cnn",
+    ann_checkpoint: str | None = None,
+    save_ann: str | None = None,
+    epochs: int = 3,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+    seed: int = 0,
+    steps: Sequence[int] = (32, 64, 128, 256),
+    percentile: float = 99.99,
+    calibration_size: int = 1000,
+    bias: bool = True,
+    eval_batch_size: int = 500,
+    device: str = "cpu",
+    progress: bool | None = True,
+    json_path: str | None = None,
+) -> dict[str, Any]:
+    """Train (or load) a small ANN, convert it, and print its accuracy beside the SNN's for each ``T``.
+
+    This is what ``spikekit convert`` runs. The ANN (``ann="cnn"``: :func:`~spikekit.convert.convertible_cnn`,
+    ``"mlp"``: :func:`~spikekit.convert.convertible_mlp`) is trained with Adam and a cosine schedule
+    (:func:`spikekit.train.fit`) unless ``ann_checkpoint`` names a state dict saved before with
+    ``save_ann``. Calibration uses the first ``calibration_size`` training images. Returns (and with
+    ``json_path`` writes) the table's facts.
+    """
+    import torch
+
+    from .. import data
+    from .._checks import check_positive_int
+    from .._io import save_torch
+    from ..convert import accuracy_over_time, ann_accuracy, check_steps, convert
+    from ..train import TrainConfig, fit
+
+    if ann not in ANNS:
+        raise ValueError(f"ann must be one of {', '.join(map(repr, ANNS))}; got {ann!r}")
+    wanted = check_steps(steps)
+    check_positive_int(calibration_size, "calibration_size")
+    train, test = data.load(dataset, data_dir, download=download)
+    if train_limit is not None:
+        train = train.subset(train_limit)
+    if test_limit is not None:
+        test = test.subset(test_limit)
+    shape = tuple(train.images.shape[1:])
+    torch.manual_seed(seed)
+    model = build_ann(ann, shape, train.num_classes, bias)
+    t0 = time.perf_counter()
+    if ann_checkpoint:
+        model.load_state_dict(torch.load(ann_checkpoint, map_location="cpu", weights_only=True))
+        trained = f"loaded from {ann_checkpoint}"
+    else:
+        cfg = TrainConfig(
+            epochs=epochs, batch_size=batch_size, lr=lr, schedule="cosine", seed=seed, device=device
+        )
+        fit(model, train, None, cfg, progress=progress is not False)
+        trained = f"trained {epochs} epoch(s) in {time.perf_counter() - t0:.0f} s"
+    if save_ann:
+        save_torch(model.state_dict(), save_ann)
+    model = model.cpu().eval()
+    ann_acc = ann_accuracy(model, test, device=device)
+    t1 = time.perf_counter()
+    snn = convert(model, train.images[:calibration_size], percentile=percentile, bias=bias, steps=wanted[-1])
+    accs = accuracy_over_time(snn, test, wanted, batch_size=eval_batch_size, device=device, progress=progress)
+    seconds = time.perf_counter() - t1
+    rows = [["ANN", "-", f"{100 * ann_acc:.2f}", "-"]]
+    rows += [["SNN", t, f"{100 * a:.2f}", f"{100 * (a - ann_acc):+.2f}"] for t, a in accs.items()]
+    print(
+        f"{ann} on {dataset}: {len(train)} training / {len(test)} test images; ANN {trained}; "
+        f"normalised at the {percentile:g}th percentile of {min(calibration_size, len(train))} images; "
+        f"bias {'kept' if bias else 'dropped'}"
+    )
+    print(_common.format_table(["network", "T", "test acc %", "vs ANN (pp)"], rows))
+    result = {
+        "dataset": dataset,
+        "ann": ann,
+        "train_size": len(train),
+        "test_size": len(test),
+        "epochs": None if ann_checkpoint else epochs,
+        "seed": seed,
+        "percentile": percentile,
+        "calibration_size": min(calibration_size, len(train)),
+        "bias": bias,
+        "ann_acc": ann_acc,
+        "snn_acc": {str(t): a for t, a in accs.items()},
+        "lambdas": snn.lambdas,
+        "snn_eval_seconds": seconds,
+    }
+    _common.write_json_output(json_path, result)
+    return result

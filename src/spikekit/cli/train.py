@@ -1,0 +1,70 @@
+"""``spikekit train``: train one model (also under ``torchrun``, one process per GPU)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from . import _common
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("train", help="train one model")
+    p.add_argument("--model", required=True, help="seed-snn | seed-ann | spiking-mlp | spiking-cnn")
+    _common.add_data_args(p)
+    _common.add_train_args(p)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="folder for checkpoint.pt and metrics.jsonl")
+    p.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
+    p.set_defaults(func=run)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    # Under torchrun (WORLD_SIZE > 1) this starts the process group; for one process it does nothing.
+    from .. import distributed
+
+    started = not distributed.is_initialized() and distributed.init(args.device)
+    try:
+        return _train(args, distributed)
+    finally:
+        if started:
+            distributed.cleanup()
+
+
+def _train(args: argparse.Namespace, distributed: Any) -> int:
+    if not distributed.is_main():
+        args.no_progress = True  # progress bars, tables and --json come from rank 0 only
+    # One process per machine (local rank 0) loads first, so downloads and caches are not raced.
+    if distributed.local_rank() != 0:
+        distributed.barrier()
+    train, test = _common.load_data(args)
+    if distributed.local_rank() == 0:
+        distributed.barrier()
+    out = Path(args.out) if args.out else None
+    row = _common.train_one(args.model, args, train, test, args.seed, out, args.resume)
+    if not distributed.is_main():
+        return 0
+    pct = _common.pct
+    headers = ["epoch", "lr", "train loss", "train acc %", "test acc %", "seconds"]
+    rows = [
+        [
+            h["epoch"],
+            f"{h['lr']:.4g}",
+            f"{h['train_loss']:.4f}",
+            pct(h["train_acc"]),
+            pct(h.get("test_acc")),
+            f"{h['seconds']:.1f}",
+        ]
+        for h in row["history"]
+    ]
+    print(_common.format_table(headers, rows))
+    print(
+        f"{args.model} on {args.dataset}: test accuracy {pct(row['test_acc'])} %, "
+        f"{row['parameters']:,} parameters, firing rates {_common.rates_text(row['rates'])}"
+    )
+    if out is not None:
+        print(f"checkpoint and metrics in {out}")
+    _common.write_json_output(args.json, row)
+    return 0
