@@ -34,6 +34,7 @@ from torch.utils.data import Dataset
 
 from . import distributed as _dist
 from ._checks import check_choice, check_positive_int
+from ._io import atomic_write_text, progress, save_torch
 from .nn import Neuron, record
 
 __all__ = ["TrainConfig", "PRESETS", "fit", "evaluate", "load_checkpoint", "resolve_device"]
@@ -187,11 +188,7 @@ def _batches(n: int, batch_size: int, order: torch.Tensor | None):
 
 
 def _progress(total: int, desc: str, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="batch", leave=False, dynamic_ncols=True)
+    return progress(total=total, desc=desc, unit="batch", leave=False) if enabled else None
 
 
 @torch.no_grad()
@@ -355,18 +352,9 @@ def _train_epoch(
     return total_loss / seen, correct / seen
 
 
-def _atomic_write_bytes(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        write(f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` with ``torch.save`` to a temporary file, then rename it over ``path``."""
-    _atomic_write_bytes(path, lambda f: torch.save(payload, f))
+    """Write ``payload`` with ``torch.save`` atomically (:func:`spikekit._io.save_torch`)."""
+    save_torch(payload, path)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -383,7 +371,7 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 
 def _write_metrics(path: Path, history: Sequence[dict[str, Any]]) -> None:
     text = "".join(json.dumps(row) + "\n" for row in history)
-    _atomic_write_bytes(path, lambda f: f.write(text.encode()))
+    atomic_write_text(path, text)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .. import surrogate as sg
 from .._checks import check_choice
+from .._io import atomic_write_text, progress
 from ..functional.spec import SPECS
 from ..nn.neuron import NEURONS
 from .window import LOSSES, STDPWindow, controlled_window
@@ -79,7 +80,7 @@ class STDPTable:
     def save_json(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.to_dict(), indent=1, allow_nan=False))
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=1, allow_nan=False))
         return path
 
 
@@ -206,10 +207,4 @@ def _graded(name: str, kwargs: dict) -> bool:
 
 
 def _progress(items: list, on: bool):
-    if not on:
-        return items
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return items
-    return tqdm(items, desc="stdp-window", unit="window")
+    return progress(items, desc="stdp-window", unit="window", enabled=on)

@@ -161,7 +161,7 @@ def train_diehl_cook(
     if n == 0:
         raise ValueError("images is empty: nothing to train on")
     device = model.input.weight.device
-    x_all = model._flat(images)
+    x_all = model.flatten_images(images)
     run_key = {"n_images": n, "batch_size": batch_size, "seed": int(seed), "mode": mode}
     pos = {"epoch": 0, "pos": 0, "round": 0, "seen": 0, "presentations": 0}
     queue, history, spent, resumed_from = RetryQueue.empty(device), [], 0.0, None

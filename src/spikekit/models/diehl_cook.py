@@ -285,7 +285,8 @@ class DiehlCook(nn.Module):
         )
 
     # --- input ------------------------------------------------------------------------------------
-    def _flat(self, images: Any) -> torch.Tensor:
+    def flatten_images(self, images: Any) -> torch.Tensor:
+        """``images [B, ...]`` as the input ``[B, n_input]``, checked to hold intensities in [0, 1]."""
         images = check_tensor(images, "DiehlCook: images")
         if images.dim() < 2 or images[0].numel() != self.n_input:
             raise ValueError(
@@ -475,7 +476,7 @@ class DiehlCook(nn.Module):
         """
         mode = check_choice(mode, "DiehlCook.present: mode", MODES)
         p = self.params
-        x = self._flat(images)
+        x = self.flatten_images(images)
         counts = x.new_zeros(x.shape[0], self.n_neurons)
         todo = torch.arange(x.shape[0], device=x.device)
         rate = p.rate
@@ -541,7 +542,7 @@ class DiehlCook(nn.Module):
             progress: called with the number of new images taken into each batch.
         """
         batch_size = check_positive_int(batch_size, "batch_size")
-        x = self._flat(images)
+        x = self.flatten_images(images)
         counts = x.new_zeros(len(x), self.n_neurons)
         queue, pos = RetryQueue.empty(x.device), 0
         order = torch.arange(len(x), device=x.device)

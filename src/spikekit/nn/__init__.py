@@ -6,13 +6,14 @@ needs no line in this file.
 
 from .layers import TimeDistributed
 from .linear_lif import LinearLIF
-from .neuron import Neuron
+from .neuron import NEURONS, Neuron
 from .neurons import *  # noqa: F403  (every neuron module, by neurons.__all__)
 from .neurons import __all__ as _neuron_names
 from .record import Recording, Trace, record
 
 __all__ = [
     "Neuron",
+    "NEURONS",
     *_neuron_names,
     "LinearLIF",
     "TimeDistributed",

@@ -1,21 +1,5 @@
-"""See what the neurons did: rasters, layer heat maps, membrane traces, firing rates, receptive fields,
-training curves, an animation of activity through the layers, and STDP windows.
-
-Headless by construction: every function builds a :class:`matplotlib.figure.Figure` on an Agg canvas
-(never through ``pyplot``, so no window opens, no backend is switched and no figure is kept alive by
-matplotlib's global registry), returns it, and saves it when given ``path`` (``.png``, ``.svg`` or ``.pdf``;
-``.gif`` for :func:`animate_layers`).
-
-Activity comes time-first, as everywhere in spikekit: ``[T, B, ...]`` tensors (one ``sample`` of the batch
-is drawn; feature axes are flattened into neurons) or ``[T, N]`` for a single sample. Layer plots also take
-what :func:`spikekit.record` returns.
-
-Example:
-    >>> with sk.record(model) as rec:
-    ...     model(x)
-    >>> sk.plot.layer_heatmap(rec, sample=0, path="layers.png")
-    >>> sk.plot.raster(rec["lif1"].spikes, path="raster.svg")
-"""
+"""Activity figures (rasters, heat maps, traces, rates, receptive fields, curves, animations, STDP windows);
+see :mod:`spikekit.plot` for the conventions they share."""
 
 from __future__ import annotations
 
