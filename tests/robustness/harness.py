@@ -1,0 +1,178 @@
+"""The fuzz tables' harness: run a bad input, and say what a user would have met.
+
+Every :class:`Case` is a bad input (a wrong shape, a NaN, a crafted file, a nonsense option) given to one
+public function or one ``spikekit`` command. Its outcome is one of:
+
+- ``"clear"``: an exception raised by spikekit's own code (the innermost frame is in ``src/spikekit``) of a
+  type a user can act on (``ValueError``, ``TypeError``, ``OSError`` and their subclasses, or a
+  ``RuntimeError`` spikekit raised itself); for a command: exit status 1 or 2 with a last line
+  ``error: ...`` (or argparse's ``PROG: error: ...``) and no traceback;
+- ``"silent"``: nothing was raised (a command exited 0): the bad input was accepted;
+- ``"traceback"``: any other exception, e.g. an ``IndexError`` or a message from deep inside PyTorch, or a
+  command that printed a traceback;
+- ``"abort"``: the process died by a signal (``isolate=True`` cases run in a subprocess for this).
+
+``python tests/robustness/harness.py`` prints the counts per area (the issue-14 figure); the tests in this
+folder require every case to be ``"clear"``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+OUTCOMES = ("clear", "silent", "traceback", "abort")
+TABLES = ("fuzz_neurons", "fuzz_encode", "fuzz_decode_learning", "fuzz_interop", "fuzz_cli")
+ACTIONABLE = (ValueError, TypeError, OSError)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad input.
+
+    Args:
+        area: the table's area ("neurons", "encode/decode", "learning", "convert/interop", "cli").
+        name: unique within the area; says what is wrong ("LIF fused: state of another shape").
+        run: ``run(tmp) -> Any`` makes the call (``tmp`` is an empty folder it may use); or
+        argv: ``argv(tmp) -> list[str]``, the ``spikekit`` command line (files it needs made in ``tmp``).
+        isolate: run in a subprocess, so that an abort is seen as one (native code).
+    """
+
+    area: str
+    name: str
+    run: Callable[[Path], Any] | None = None
+    argv: Callable[[Path], Sequence[str]] | None = None
+    isolate: bool = False
+
+    @property
+    def id(self) -> str:
+        return f"{self.area}: {self.name}"
+
+
+def _ours(exc: BaseException) -> bool:
+    frames = traceback.extract_tb(exc.__traceback__)
+    src = str(Path(importlib.import_module("spikekit").__file__).parent)
+    return bool(frames) and frames[-1].filename.startswith(src)
+
+
+def classify_exception(exc: BaseException) -> str:
+    if isinstance(exc, ACTIONABLE) and _ours(exc):
+        return "clear"
+    if type(exc) is RuntimeError and _ours(exc):
+        return "clear"
+    return "traceback"
+
+
+def _run_cli(argv: Sequence[str]) -> tuple[str, str]:
+    from spikekit.cli import main
+
+    err, out = io.StringIO(), io.StringIO()
+    code: Any = 0
+    try:
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            code = main(list(argv))
+    except SystemExit as e:
+        code = e.code
+    except BaseException:  # escaped the CLI's error boundary
+        return "traceback", traceback.format_exc()
+    text = err.getvalue()
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    if code in (0, None):
+        return "silent", out.getvalue()[-500:]
+    if "Traceback (most recent call last)" in text:
+        return "traceback", text
+    if code in (1, 2) and lines and ("error:" in lines[-1].split(" ", 3)[:3] or "error:" in lines[-1][:60]):
+        return "clear", lines[-1]
+    return "traceback", f"exit {code}: {text[-500:]}"
+
+
+def run_here(case: Case, tmp: Path) -> tuple[str, str]:
+    """``(outcome, detail)`` of ``case`` run in this process."""
+    if case.argv is not None:
+        return _run_cli(case.argv(tmp))
+    try:
+        case.run(tmp)
+    except BaseException as exc:  # noqa: BLE001 - classifying is the point
+        return classify_exception(exc), f"{type(exc).__name__}: {exc}"[:500]
+    return "silent", "returned normally"
+
+
+def run_isolated(table: str, case: Case, tmp: Path, timeout: float = 300) -> tuple[str, str]:
+    """``(outcome, detail)`` of ``case`` run in a fresh interpreter (an abort is an outcome)."""
+    code = (
+        f"import sys, json; sys.path.insert(0, {str(HERE)!r}); import harness, {table} as t\n"
+        f"case = next(c for c in t.CASES if c.id == {case.id!r})\n"
+        f"print('@@' + json.dumps(harness.run_here(case, harness.Path({str(tmp)!r}))))"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout)
+    if r.returncode < 0:
+        return "abort", f"signal {-r.returncode}: {r.stderr[-300:]}"
+    for line in r.stdout.splitlines():
+        if line.startswith("@@"):
+            outcome, detail = json.loads(line[2:])
+            return outcome, detail
+    return "abort" if r.returncode else "traceback", f"exit {r.returncode}: {r.stderr[-500:]}"
+
+
+def run_case(table: str, case: Case, tmp: Path) -> tuple[str, str]:
+    return run_isolated(table, case, tmp) if case.isolate else run_here(case, tmp)
+
+
+def all_cases() -> list[tuple[str, Case]]:
+    sys.path.insert(0, str(HERE))
+    out = []
+    for table in TABLES:
+        try:
+            module = importlib.import_module(table)
+        except ModuleNotFoundError as e:
+            if e.name != table:
+                raise
+            continue
+        out += [(table, c) for c in module.CASES]
+    return out
+
+
+def counts(verbose: bool = False) -> dict[str, dict[str, int]]:
+    """Run every case; ``{area: {outcome: n, "tried": n}}``."""
+    table: dict[str, dict[str, int]] = {}
+    for name, case in all_cases():
+        with tempfile.TemporaryDirectory() as tmp:
+            outcome, detail = run_case(name, case, Path(tmp))
+        row = table.setdefault(case.area, {"tried": 0, **dict.fromkeys(OUTCOMES, 0)})
+        row["tried"] += 1
+        row[outcome] += 1
+        if verbose and outcome != "clear":
+            print(f"{outcome:9s} {case.id}: {detail.splitlines()[-1] if detail else ''}", file=sys.stderr)
+    return table
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SPIKEKIT_NO_PROGRESS", "1")
+    result = counts(verbose="-v" in sys.argv)
+    total = {"tried": 0, **dict.fromkeys(OUTCOMES, 0)}
+    print(f"{'area':16s} {'tried':>5s} {'clear':>5s} {'silently wrong':>14s} {'traceback':>9s} {'abort':>5s}")
+    for area, row in result.items():
+        for k in total:
+            total[k] += row[k]
+        print(
+            f"{area:16s} {row['tried']:5d} {row['clear']:5d} {row['silent']:14d} {row['traceback']:9d} "
+            f"{row['abort']:5d}"
+        )
+    print(
+        f"{'total':16s} {total['tried']:5d} {total['clear']:5d} {total['silent']:14d} "
+        f"{total['traceback']:9d} {total['abort']:5d}"
+    )
+    if "--json" in sys.argv:
+        Path(sys.argv[sys.argv.index("--json") + 1]).write_text(json.dumps(result, indent=1) + "\n")
