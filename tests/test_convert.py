@@ -333,3 +333,38 @@ def test_run_convert_on_the_embedded_digits(tmp_path, capsys):
     with pytest.raises(ValueError, match=r"ann must be one of 'cnn', 'mlp'; got 'vgg'"):
         run_convert(dataset="digits", ann="vgg")
     assert math.isfinite(saved["lambdas"][0])
+
+
+# ------------------------------------------------------------------- bad input (issue 14)
+def test_bad_models_calibration_and_steps_are_refused_clearly():
+    from spikekit.convert import MAX_STEPS
+
+    x = torch.rand(8, 4)
+    mlp = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    with pytest.raises(ValueError, match=r"ann has no Conv2d or Linear layer \(it has Flatten\)"):
+        convert(nn.Sequential(nn.Flatten()), x)
+    with pytest.raises(ValueError, match=r"has no Conv2d or Linear layer \(it has no layers at all\)"):
+        convert(nn.Sequential(), x)
+    with pytest.raises(ValueError, match=r"layer '2' \(Linear\)"):
+        convert(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(9, 3)), x)
+    bad = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+    with torch.no_grad():
+        bad[2].weight[0, 0] = float("nan")
+    with pytest.raises(
+        ValueError, match=r"layer '2' \(Linear\) has 1 NaN or infinite value\(s\) in its weight"
+    ):
+        convert(bad, x)
+    with pytest.raises(ValueError, match=r"steps must be at most 2\*\*24"):
+        convert(mlp, x, steps=MAX_STEPS + 1)
+    with pytest.raises(TypeError, match=r"percentile must be a number in \(0, 100\], got str"):
+        convert(mlp, x, percentile="99")
+    snn = convert(mlp, x, steps=4)
+    with pytest.raises(ValueError, match=r"images of shape \(2, 7\) does not fit the network"):
+        snn(torch.rand(2, 7))
+    with pytest.raises(ValueError, match=r"steps must be at most 2\*\*24"):
+        ConvertedSNN(nn.Sequential(), steps=2**25)
+    empty = torch.utils.data.TensorDataset(torch.rand(0, 4), torch.zeros(0, dtype=torch.int64))
+    with pytest.raises(ValueError, match=r"dataset must hold at least one sample"):
+        accuracy_over_time(snn, empty, steps=(2,))
+    with pytest.raises(TypeError, match=r"fold_batchnorm: model must be an nn.Module, got str"):
+        fold_batchnorm("net")

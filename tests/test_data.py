@@ -554,3 +554,22 @@ def test_digits_fixed_stratified_split():
     assert ((torch.bincount(test.targets, minlength=10) - 0.2 * total).abs() <= 1).all()
     assert train.classes == DIGIT_CLASSES and test.name == "digits"
     assert torch.equal(skd.load("digits", split="test").images, test.images)
+
+
+# ------------------------------------------------------------------- bad input (issue 14)
+def test_unreadable_paths_name_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"absent: no such file \(expected an IDX file\)"):
+        skd.read_idx(tmp_path / "absent")
+    with pytest.raises(IsADirectoryError, match=r"is a folder, not an IDX file"):
+        skd.read_idx(tmp_path)
+    not_a_folder = tmp_path / "mnist"
+    not_a_folder.write_bytes(b"x")
+    with pytest.raises(NotADirectoryError, match=r"root .*mnist is a file, not a folder"):
+        skd.load("mnist", not_a_folder)
+    with pytest.raises(NotADirectoryError, match=r"is a file, not a folder"):
+        skd.download("mnist", not_a_folder)
+
+
+def test_image_dataset_refuses_nan_images():
+    with pytest.raises(ValueError, match=r"images must be finite, got 4 NaN"):
+        skd.ImageDataset(torch.full((1, 1, 2, 2), float("nan")), torch.zeros(1, dtype=torch.int64))

@@ -235,3 +235,20 @@ def test_mse_count_loss_rates_outside_unit_interval_raise():
         decode.mse_count_loss(S, Y, correct_rate=1.5)
     with pytest.raises(ValueError, match=r"incorrect_rate must lie in \[0(\.0)?, 1(\.0)?\], got -0.1"):
         decode.mse_count_loss(S, Y, incorrect_rate=-0.1)
+
+
+def test_empty_batches_no_classes_and_bad_rates_are_refused():
+    with pytest.raises(ValueError, match=r"spikes must hold at least one sample \(B >= 1"):
+        decode.rate(torch.zeros(4, 0, 3))
+    with pytest.raises(ValueError, match=r"spikes must hold at least one sample \(B >= 1"):
+        decode.ce_rate_loss(torch.zeros(4, 0, 3), torch.zeros(0, dtype=torch.int64))
+    with pytest.raises(ValueError, match=r"v must have at least one class \(C >= 1"):
+        decode.ce_membrane_loss(torch.zeros(4, 2, 0), torch.zeros(2, dtype=torch.int64))
+    with pytest.raises(ValueError, match=r"spikes must have at least one class"):
+        decode.predict_first_spike(torch.zeros(4, 2, 0))
+    with pytest.raises(TypeError, match="correct_rate must be a real number in"):
+        decode.mse_count_loss(S, torch.tensor([0, 1]), correct_rate="high")
+    torch.testing.assert_close(
+        decode.mse_count_loss(S, torch.tensor([0, 1]), correct_rate=torch.tensor(0.8)),
+        decode.mse_count_loss(S, torch.tensor([0, 1])),
+    )

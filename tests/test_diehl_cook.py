@@ -308,3 +308,36 @@ def test_plots_return_figures_and_save_png(tmp_path):
         plots.neuron_labels(labels, 3, path=tmp_path / "x.txt")
     with pytest.raises(ValueError, match="history must be a non-empty list"):
         plots.threshold_histograms([])
+
+
+def test_absurd_sizes_are_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"DiehlCook\(n_input=784, n_neurons=1000000000.* more than the"):
+        DiehlCook(784, 10**9)
+    with pytest.raises(ValueError, match=r"presenting 1 image\(s\) for 1000000000000000 steps .* more than"):
+        model(16, 4, time=1e15).learn(torch.rand(1, 16))
+
+
+def test_empty_and_non_finite_images_are_refused():
+    m = model(16, 4)
+    with pytest.raises(ValueError, match="images must hold at least one image, got an empty batch"):
+        m.learn(torch.rand(0, 16))
+    with pytest.raises(ValueError, match="images must hold at least one image"):
+        m.responses(torch.rand(0, 4, 4))
+    x = torch.rand(2, 16)
+    x[1, 3] = math.nan
+    with pytest.raises(ValueError, match="DiehlCook: images must be finite, got 1 NaN"):
+        m(x)
+    with pytest.raises(ValueError, match="DiehlCook: rate must be finite"):
+        m.encode(torch.rand(2, 16), math.nan)
+
+
+@pytest.mark.parametrize("mode, batch", [("batch", 4), ("online", 1)])
+def test_an_overflowing_stdp_update_raises_and_keeps_the_weights(mode, batch):
+    m = model(16, 6, time=50.0, rate=255.0, max_retries=0, norm=12.0, nu_post=1e300)
+    before = m.input.weight.clone()
+    g = torch.Generator().manual_seed(1)
+    with pytest.raises(ValueError, match="TripletSTDP.*would write .* NaN or infinite value"):
+        m.learn(torch.rand(batch, 16, generator=g), mode=mode, generator=g)
+    assert torch.isfinite(m.input.weight).all()
+    if mode == "batch":
+        torch.testing.assert_close(m.input.weight.sum(1), before.sum(1))  # only the normalisation ran

@@ -381,3 +381,33 @@ def test_delta_scalar_and_non_tensor_raise():
         encode.delta([[0.0], [1.0]])
     with pytest.raises(TypeError, match=r"seq must be a floating-point tensor, got dtype torch.int64"):
         encode.delta(torch.zeros(3, 2, dtype=torch.int64))
+
+
+@pytest.mark.parametrize(
+    "encoder",
+    [
+        lambda x, s: encode.poisson(x, s),
+        lambda x, s: encode.flicker(x, s),
+        lambda x, s: encode.latency(x, s),
+        lambda x, s: encode.population(x, 3, steps=s),
+    ],
+    ids=["poisson", "flicker", "latency", "population"],
+)
+def test_absurd_sizes_are_refused_before_allocating(encoder, monkeypatch):
+    def no_alloc(*args, **kwargs):
+        raise AssertionError("allocated before refusing")
+
+    x = torch.full((2, 3), 0.5)
+    monkeypatch.setattr(torch, "rand", no_alloc)
+    monkeypatch.setattr(torch, "zeros", no_alloc)
+    with pytest.raises(ValueError, match=r"would need .*TiB .*more than this machine's memory"):
+        encoder(x, 2**40)
+    with pytest.raises(ValueError, match=r"must be an int >= 1, got 0"):
+        encoder(x, 0)
+    with pytest.raises(ValueError, match=r"x is on the 'meta' device"):
+        encoder(torch.empty(2, 3, device="meta"), 4)
+
+
+def test_population_refuses_an_absurd_neuron_count():
+    with pytest.raises(ValueError, match=r"population: the output .* would need"):
+        encode.population(torch.rand(2, 3), 2**40)

@@ -659,3 +659,77 @@ def test_plot_events_command(tmp_path):
         plot_events_command(parser.parse_args([str(sample), "--kind", "raster"]))
     with pytest.raises(ValueError, match="SAMPLE must be an existing file or DATASET:SPLIT:INDEX"):
         plot_events_command(parser.parse_args(["nothing-here"]))
+
+
+# ---------------------------------------- bad input (issue 14)
+def test_binning_and_loader_options_are_checked(tmp_path):
+    root = small_manifest(tmp_path / "nmnist-small")
+    load = ev.load_frames
+    with pytest.raises(ValueError, match=r"n_time_bins must be an int >= 1 \(frames per recording\), got 0"):
+        load("nmnist-small", root, n_time_bins=0, cache=False, progress=False)
+    with pytest.raises(TypeError, match=r"n_time_bins must be an int >= 1.*got True"):
+        load("nmnist-small", root, n_time_bins=True, cache=False, progress=False)
+    with pytest.raises(ValueError, match=r"time_window must be a finite number of microseconds > 0, got -5"):
+        load("nmnist-small", root, n_time_bins=None, time_window=-5, cache=False, progress=False)
+    with pytest.raises(ValueError, match=r"num_workers must be an int >= 0"):
+        load("nmnist-small", root, n_time_bins=2, num_workers=-1, cache=False, progress=False)
+    with pytest.raises(TypeError, match=r"flatten must be None, True or False"):
+        load("nmnist-small", root, n_time_bins=2, flatten="yes", cache=False, progress=False)
+    from spikekit.data import load as load_any
+
+    with pytest.raises(ValueError, match=r"time_bins must be an int >= 1 \(frames per recording\), got -4"):
+        load_any("nmnist-small", root, time_bins=-4, cache=False)
+    with pytest.raises(ValueError, match=r"batch_size must be an int >= 1, got 0"):
+        ev.materialize(ev.NMNIST(root, "train"), batch_size=0, progress=False)
+
+
+def test_manifest_rows_must_stay_inside_the_folder_and_name_a_class(tmp_path):
+    root = small_manifest(tmp_path / "nm")
+    manifest = root / "MANIFEST.tsv"
+    text = manifest.read_text()
+    manifest.write_text(text.replace("0.bs2\ttrain", "../0.bs2\ttrain"))
+    with pytest.raises(ValueError, match=r"MANIFEST\.tsv line 2: file '\.\./0\.bs2' must be a relative path"):
+        ev.NMNIST(root, "train")
+    manifest.write_text(text.replace("0.bs2\ttrain", str(root / "0.bs2") + "\ttrain"))
+    with pytest.raises(ValueError, match=r"must be a relative path inside"):
+        ev.NMNIST(root, "train")
+    lines = text.splitlines()
+    cells = lines[1].split("\t")
+    cells[3] = "12"
+    manifest.write_text("\n".join([lines[0], "\t".join(cells), *lines[2:]]) + "\n")
+    with pytest.raises(ValueError, match=r"line 2: label must be an int >= 0, < 10; got 12"):
+        ev.NMNIST(root, "train")
+    with pytest.raises(NotADirectoryError, match=r"is a file, not an N-MNIST folder"):
+        ev.NMNIST(manifest, "train")
+
+
+def test_unreadable_files_name_the_file(tmp_path):
+    with pytest.raises(
+        FileNotFoundError, match=r"absent\.bin: no such file \(expected an N-MNIST recording\)"
+    ):
+        read_nmnist(tmp_path / "absent.bin")
+    with pytest.raises(IsADirectoryError, match=r"is a folder, not an N-MNIST recording"):
+        read_nmnist(tmp_path)
+    junk = tmp_path / "shd_train.h5"
+    junk.write_bytes(b"not hdf5 at all" * 10)
+    with pytest.raises(ValueError, match=r"shd_train\.h5: not an SHD file: it cannot be opened as HDF5"):
+        ev.SHD(junk)
+    with pytest.raises(IsADirectoryError, match=r"is a folder, not an SHD file"):
+        ev.ShdFile(tmp_path)
+    good = write_shd(tmp_path / "good.h5", [([0.1], [1])], labels=[0])
+    with pytest.raises(ValueError, match=r"channels must be an int >= 1 .*got 0"):
+        ev.SHD(good, channels=0)
+
+
+def test_frame_cache_folder_must_be_a_folder_and_entries_leave_no_temporary_file(tmp_path):
+    from spikekit.data.events.cache import FrameCache
+
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"cache: .*file is a file, not a folder"):
+        FrameCache(tmp_path / "file", None, "key")
+    cache = FrameCache(tmp_path / "cache", None, "key")
+    cache.put("a", np.arange(6, dtype=np.int16).reshape(2, 3))
+    np.testing.assert_array_equal(cache.get("a"), np.arange(6).reshape(2, 3))
+    assert sorted(p.name for p in cache.folder.iterdir()) == sorted([cache.path("a").name, "transform.txt"])
+    with pytest.raises(TypeError, match=r"lengths must be an integer tensor \[N\] or None, got list"):
+        ev.FrameDataset(torch.zeros(2, 3, 4), torch.zeros(2, dtype=torch.int64), [3, 3])

@@ -219,3 +219,17 @@ def test_bench_streamed_row_matches_the_original_on_shared_masks():
     models["streamed"] = SeedNetSpikekit(5, "fused", input="streamed")
     _copy_weights(models["original code"], models["streamed"])
     assert _same_mathematics(models, images, target, 5)["streamed"] < 1e-5
+
+
+def test_non_finite_meta_and_huge_inputs_are_refused():
+    x, w = torch.rand(2, 5), torch.rand(3, 5)
+    with pytest.raises(ValueError, match=r"flicker_linear: x must be finite"):
+        flicker_linear(torch.full((2, 5), float("nan")), w, None, 4, 1)
+    with pytest.raises(ValueError, match=r"flicker_linear: weight must be finite"):
+        flicker_linear(x, torch.full((3, 5), float("inf")), None, 4, 1)
+    with pytest.raises(ValueError, match=r"'meta' device"):
+        flicker_linear(x.to("meta"), w.to("meta"), None, 4, 1)
+    with pytest.raises(ValueError, match=r"flicker_linear: the output would need .*more than"):
+        flicker_linear(x, w, None, 2**50, 1)
+    with pytest.raises(ValueError, match=r"flicker_linear: the current .* became non-finite"):
+        flicker_linear(torch.full((2, 5), 3e38), torch.full((3, 5), 10.0), None, 4, 1)

@@ -765,3 +765,70 @@ def test_run_export_nir_writes_and_verifies_the_file(tmp_path, monkeypatch, caps
     assert isinstance(loaded, nn.Sequential) and (tmp_path / "m.json").is_file()
     head = run_export_nir(checkpoint=folder / "checkpoint.pt", out=tmp_path / "h.nir", include_readout=False)
     assert head["max_abs_diff"] == 0.0 and head["nodes"][-2]["type"] == "Affine"
+
+
+# ---------------------------------------------------------------------------------- bad input (issue 14)
+def test_import_refuses_malformed_graphs_and_non_finite_parameters():
+    weight = np.eye(3)
+    weight[0, 1] = np.nan
+    with pytest.raises(ValueError, match=r"node 'a' \(Linear\): weight must be finite, got 1 NaN"):
+        sknir.import_(_graph(a=nir.Linear(weight)))
+    with pytest.raises(ValueError, match=r"node 'lif' \(LIF\): v_threshold must be finite"):
+        sknir.import_(_graph(lif=_lif(v_threshold=np.full(3, np.nan))))
+    lif = _lif()
+    lif.tau = np.full(4, 1e-3)
+    with pytest.raises(ValueError, match=r"node 'lif' \(LIF\): its parameters must have one shape"):
+        sknir.import_(_graph(lif=lif))
+    with pytest.raises(ValueError, match=r"node 'a' \(Affine\): its bias must have shape \(3,\)"):
+        sknir.import_(_graph(a=nir.Affine(np.eye(3), np.zeros(5))))
+    with pytest.raises(ValueError, match=r"node 'c' \(Conv2d\) needs a non-empty 4-d weight"):
+        sknir.import_(_graph(c=nir.Conv2d(None, np.ones((3, 3)), 1, 0, 1, 1, np.zeros(3))))
+    lost = _graph(a=nir.Linear(np.eye(3)))
+    lost.nodes["stray"] = nir.Linear(np.eye(3))
+    with pytest.raises(ValueError, match=r"node 'stray' \(Linear\) cannot be reached from the Input node"):
+        sknir.import_(lost)
+    dead = _graph(a=nir.Linear(np.eye(3)))
+    dead.nodes["end"] = nir.Linear(np.eye(3))
+    dead.edges.append(("a", "end"))
+    with pytest.raises(ValueError, match=r"node 'end' \(Linear\) does not lead to the Output node"):
+        sknir.import_(dead)
+    with pytest.raises(TypeError, match=r"dtype must be a floating torch\.dtype"):
+        sknir.import_(_graph(a=nir.Linear(np.eye(3))), dtype=torch.int64)
+    with pytest.raises(ValueError, match=r"dt must be a float > 0 and finite"):
+        sknir.import_(_graph(a=nir.Linear(np.eye(3))), dt=float("inf"))
+    with pytest.raises(ValueError, match=r"decay_to_tau: decay must lie in \[0, 1\), got 1"):
+        sknir.decay_to_tau(1.0)
+    with pytest.raises(ValueError, match=r"tau_to_decay: tau .* must lie in \[0\.0001, inf\), got 1e-05"):
+        sknir.tau_to_decay(1e-5)
+    with pytest.raises(ValueError, match=r"export: Linear '0' cannot run on its input of shape \(2, 1, 5\)"):
+        sknir.export(nn.Sequential(nn.Linear(3, 2), LIF(reset="zero")), torch.rand(2, 1, 5))
+
+
+def test_read_names_the_file_it_cannot_read_and_write_is_atomic(tmp_path):
+    model = nn.Sequential(nn.Linear(3, 2), LIF(reset="zero"))
+    path = tmp_path / "model.nir"
+    sknir.save(model, torch.rand(2, 1, 3), path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.nir"]  # no temporary file left behind
+    good = path.read_bytes()
+    assert isinstance(sknir.read(path), nir.NIRGraph)
+    with pytest.raises(IsADirectoryError, match=r"is a folder, not a NIR file"):
+        sknir.read(tmp_path)
+    with pytest.raises(IsADirectoryError, match=r"write: .* is a folder"):
+        sknir.write(sknir.read(path), tmp_path)
+    for name, data, message in (
+        ("empty.nir", b"", r"empty\.nir: empty file \(0 bytes\)"),
+        ("text.nir", b"hello, world\n", r"text\.nir: not a NIR file: NIR files are HDF5"),
+        ("cut.nir", good[:700], r"cut\.nir: not a readable NIR graph \(OSError"),
+    ):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(ValueError, match=message):
+            sknir.read(tmp_path / name)
+        with pytest.raises(ValueError, match=message):
+            sknir.load(tmp_path / name)
+    # a symlink planted where the file goes is replaced, not written through
+    target = tmp_path / "elsewhere"
+    target.write_bytes(b"keep")
+    link = tmp_path / "linked.nir"
+    link.symlink_to(target)
+    sknir.write(sknir.read(path), link)
+    assert target.read_bytes() == b"keep" and not link.is_symlink()

@@ -311,3 +311,120 @@ def test_triton_refractory_equals_reference(triton_interpret, reset, spike):
 def test_triton_is_listed_but_not_auto_under_the_interpreter(triton_interpret):
     names = sk.kernels.available_backends(F.lif_step, "cpu")
     assert names[-1] == "triton" and sk.kernels.resolve_backend("auto", F.lif_step, "cpu") == "fused"
+
+
+# --- issue 14: every engine entry point refuses what its kernels would index out of bounds -------------
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+@pytest.mark.parametrize("core", ["lif", "refractory"])
+def test_multistep_refuses_a_state_of_another_shape_before_any_engine(core, backend):
+    step, state = (
+        (F.lif_step, F.LIFState(torch.zeros(1, 3)))
+        if core == "lif"
+        else (F.refractory_step, F.RefractoryState(torch.zeros(1, 3), torch.zeros(1, 3)))
+    )
+    params = F.LIFParams() if core == "lif" else F.RefractoryParams()
+    with pytest.raises(
+        ValueError, match=r"state\.\w+ has shape \(1, 3\), but one input step has shape \(2, 8\)"
+    ):
+        sk.kernels.multistep(step, torch.rand(5, 2, 8), state, params, backend=backend)
+
+
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+def test_multistep_refuses_bad_x_state_and_params_by_name(backend):
+    x, s0 = torch.rand(4, 2, 3), F.LIFState(torch.zeros(2, 3))
+
+    def run(x=x, state=s0, params=None):
+        return sk.kernels.multistep(F.lif_step, x, state, params or F.LIFParams(), backend=backend)
+
+    with pytest.raises(TypeError, match=r"LIF: x must be a floating-point tensor .*got dtype torch.bool"):
+        run(x=torch.ones(4, 2, 3, dtype=torch.bool))
+    with pytest.raises(TypeError, match=r"got dtype torch.complex64; spikekit computes with real values"):
+        run(x=torch.ones(4, 2, 3, dtype=torch.complex64))
+    with pytest.raises(ValueError, match=r"LIF: x must have at least one time step"):
+        run(x=torch.rand(0, 2, 3))
+    with pytest.raises(TypeError, match=r"state.v has dtype torch.float64, but x has dtype torch.float32"):
+        run(state=F.LIFState(torch.zeros(2, 3, dtype=torch.float64)))
+    with pytest.raises(ValueError, match=r"LIF: state.v must be finite, got 6 NaN"):
+        run(state=F.LIFState(torch.full((2, 3), float("nan"))))
+    with pytest.raises(ValueError, match=r"state.v is on the 'meta' device"):
+        run(state=F.LIFState(torch.zeros(2, 3, device="meta")))
+    with pytest.raises(TypeError, match=r"LIF: state must be a LIFState"):
+        run(state=torch.zeros(2, 3))
+    with pytest.raises(ValueError, match=r"the state became non-finite .* too large for torch.float32"):
+        run(x=torch.full((4, 2, 3), 3e38))
+    if backend == "fused":
+        with pytest.raises(ValueError, match=r"LIF: threshold has shape \(7,\), which does not broadcast"):
+            run(params=F.LIFParams(threshold=torch.ones(7)))
+
+
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+def test_non_contiguous_and_empty_inputs_are_not_bad_inputs(backend):
+    lif = sk.nn.LIF(backend=backend)
+    x = torch.rand(3, 4, 6) * 2
+    torch.testing.assert_close(lif(x.transpose(0, 1).contiguous().transpose(0, 1)), lif(x), rtol=0, atol=0)
+    for shape in ((4, 0, 3), (4, 2, 0)):
+        assert lif(torch.rand(shape)).shape == shape
+
+
+def _raw():
+    ext = cpp._load()
+    if ext is None:
+        pytest.skip("the C++ engine is not built here")
+    return ext
+
+
+def test_cpp_entry_points_check_every_size_before_the_kernels():
+    t, m = 4, 6
+    v, a, thr = torch.zeros(m), torch.full((m,), 0.9), torch.ones(m)
+    with pytest.raises(ValueError, match=r"cpp.lif_forward: v must be \[M\] = \(6,\)"):
+        cpp.lif_forward(torch.rand(t, m), torch.zeros(1), a, thr, 1, "subtract")
+    with pytest.raises(ValueError, match=r"cpp.lif_forward: x must be contiguous"):
+        cpp.lif_forward(torch.rand(m, t).t(), v, a, thr, 1, "subtract")
+    with pytest.raises(TypeError, match=r"cpp.lif_forward: thr must have dtype torch.float32"):
+        cpp.lif_forward(torch.rand(t, m), v, a, thr.double(), 1, "subtract")
+    with pytest.raises(ValueError, match=r"form 1 needs the decay a"):
+        cpp.lif_forward(torch.rand(t, m), v, None, thr, 1, "subtract")
+    with pytest.raises(ValueError, match=r"torch_engine.lif_forward: v must be \[M\]"):
+        torch_engine.lif_forward(torch.rand(t, m), torch.zeros(2), a, thr, 1, "subtract")
+
+
+def test_raw_cpp_functions_bounds_check_their_tensors():
+    """A direct call of the compiled functions cannot write out of bounds: TORCH_CHECK refuses first."""
+    ext, t, m = _raw(), 4, 6
+    x, v, a, thr = torch.rand(t, m), torch.zeros(m), torch.full((m,), 0.9), torch.ones(m)
+    msg = r"spikekit C\+\+ engine"
+    with pytest.raises(RuntimeError, match=msg + r" lif_forward: v must hold M = 6"):
+        ext.lif_forward(x, torch.zeros(1), a, thr, 1, 0)
+    with pytest.raises(RuntimeError, match=msg + r" lif_forward: form 1 needs the decay a"):
+        ext.lif_forward(x, v, None, thr, 1, 0)
+    with pytest.raises(RuntimeError, match=msg + r" lif_forward: x must be a contiguous CPU tensor"):
+        ext.lif_forward(torch.rand(m, t).t(), v, a, thr, 1, 0)
+    with pytest.raises(
+        RuntimeError, match=msg + r" lif_forward: thr must be a contiguous CPU tensor of dtype"
+    ):
+        ext.lif_forward(x, v, a, thr.double(), 1, 0)
+    with pytest.raises(RuntimeError, match=msg + r" lif_backward: gs must be \[T, M\]"):
+        ext.lif_backward(
+            x, None, v, a, thr, torch.rand(1, 2), None, v.clone(), 1, 0, False, 0, 2.0, True, True
+        )
+    with pytest.raises(RuntimeError, match=msg + r" refractory_forward: c must hold M = 6"):
+        ext.refractory_forward(x, torch.zeros(1), v, a, thr, thr, True, True, True)
+    with pytest.raises(RuntimeError, match=msg + r" refractory_backward: gc_end must hold M = 6"):
+        ext.refractory_backward(x, v, a, thr, thr, x, None, torch.zeros(2), None, True, False, 0, 2.0, True)
+    rng = sk.kernels.rng._load()
+    if rng is not None:
+        with pytest.raises(RuntimeError, match=r"out.numel\(\) must be a multiple of x.numel\(\)"):
+            rng.flicker_(torch.empty(2, 3), torch.rand(5), 1, 0)
+
+
+def test_triton_engine_validates_before_launching(triton_interpret):
+    from spikekit.kernels import triton_engine
+
+    t, m = 4, 6
+    a, thr = torch.full((m,), 0.9), torch.ones(m)
+    with pytest.raises(ValueError, match=r"triton_engine.lif_forward: v must be \[M\] = \(6,\)"):
+        triton_engine.lif_forward(torch.rand(t, m), torch.zeros(1), a, thr, 1, "subtract")
+    with pytest.raises(ValueError, match=r"triton_engine.refractory_forward: c must be \[M\]"):
+        triton_engine.refractory_forward(
+            torch.rand(t, m), torch.zeros(2), torch.zeros(m), a, thr, thr, None, False
+        )

@@ -624,3 +624,117 @@ def test_validate_is_public_for_the_models():
         from spikekit.models.diehl_cook import DiehlCookParams
 
         DiehlCookParams(tau_m=0.0)
+
+
+# ------------------------------------------------------------------ nothing silent, nothing unsafe
+NAN = float("nan")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [L.Hebbian, L.Oja, L.STDP, L.TripletSTDP, L.AntiHebbian],
+    ids=lambda m: m.__name__,
+)
+def test_bad_activity_is_refused_before_the_weight_changes(make):
+    syn = make().attach(dense(3, 2))
+    before = syn.weight.clone()
+    pre, post = torch.ones(2, 3, dtype=D), torch.ones(2, 2, dtype=D)
+    bad_pre = pre.clone()
+    bad_pre[0, 0] = NAN
+    with pytest.raises(ValueError, match=rf"{make.__name__}: pre must be finite, got 1 NaN"):
+        syn.step(bad_pre, post)
+    with pytest.raises(ValueError, match=rf"{make.__name__}: post must be finite, got 0 NaN and 1 infinite"):
+        syn.step(pre, torch.tensor([[1.0, math.inf], [0.0, 0.0]], dtype=D))
+    with pytest.raises(ValueError, match="must hold at least one sample, got an empty batch"):
+        syn.step(torch.ones(0, 3, dtype=D), torch.ones(0, 2, dtype=D))
+    with pytest.raises(TypeError, match="pre must hold real activity"):
+        syn.step(pre.to(torch.complex128), post)
+    # a whole sequence is checked before its first step is applied, online or not
+    seq = torch.ones(4, 2, 3, dtype=D)
+    seq[-1, 0, 0] = NAN
+    for online in (True, False):
+        with pytest.raises(ValueError, match=rf"{make.__name__}.run: pre must be finite"):
+            syn.run(seq, torch.ones(4, 2, 2, dtype=D), online=online)
+    with pytest.raises(ValueError, match="at least one time step, got T = 0"):
+        syn.run(torch.ones(0, 2, 3, dtype=D), torch.ones(0, 2, 2, dtype=D))
+    assert torch.equal(syn.weight, before)
+    syn.step(pre.bool(), post.to(torch.int64))  # bool and integer spikes are fine
+
+
+def test_nan_state_reward_and_mask_are_refused():
+    syn = L.STDP().attach(dense(3, 2))
+    state = L.STDPState(torch.full((1, 3), NAN, dtype=D), torch.zeros(1, 2, dtype=D))
+    with pytest.raises(ValueError, match=r"STDP: state.pre must be finite, got 3 NaN"):
+        syn.step(torch.ones(1, 3, dtype=D), torch.ones(1, 2, dtype=D), state)
+    rsyn = L.RewardSTDP().attach(dense(3, 2))
+    with pytest.raises(ValueError, match="RewardSTDP: reward must be finite, got 1 NaN"):
+        rsyn.step(torch.ones(2, 3, dtype=D), torch.ones(2, 2, dtype=D), reward=NAN)
+    with pytest.raises(TypeError, match="RewardSTDP.run: reward must be a number, a sequence of numbers"):
+        rsyn.run(torch.ones(3, 2, 3, dtype=D), torch.ones(3, 2, 2, dtype=D), reward="good")
+    with pytest.raises(ValueError, match="STDP.attach: mask must be finite, got 1 NaN"):
+        L.STDP().attach(dense(3, 2), mask=torch.tensor([[1.0, 0.0, NAN], [1.0, 1.0, 1.0]]))
+    with pytest.raises(ValueError, match=r"mask must hold values in \[0, 1\]"):
+        L.STDP().attach(dense(3, 2), mask=torch.full((2, 3), 2.0))
+
+
+@pytest.mark.parametrize("online", [True, False])
+def test_an_update_that_overflows_raises_and_leaves_the_weight_unchanged(online):
+    syn = L.Hebbian(lr=1e300).attach(dense(3, 2).float())
+    before = syn.weight.clone()
+    with pytest.raises(ValueError, match="Hebbian: this update would write 6 NaN or infinite value"):
+        syn.run(torch.ones(2, 4, 3), torch.ones(2, 4, 2), online=online)
+    assert torch.equal(syn.weight, before)
+    with pytest.raises(ValueError, match=r"STDP.apply_: dw must be shaped like the weight \(2, 3\)"):
+        L.STDP().attach(dense(3, 2)).apply_(torch.ones(1, dtype=D))  # no silent broadcast
+
+
+def test_normalize_weights_zero_rows_stay_zero_and_non_finite_weights_are_refused():
+    """Decision: a neuron whose weights sum to <= eps (a row of zeros) is left as it is, never NaN."""
+    w = torch.tensor([[0.0, 0.0, 0.0], [1.0, 1.0, 2.0]])
+    L.normalize_weights(w, 2.0)
+    assert torch.equal(w, torch.tensor([[0.0, 0.0, 0.0], [0.5, 0.5, 1.0]]))
+    L.normalize_weights(w, 4.0, eps=2.0)  # row 1 sums to 2 <= eps: left as it is
+    assert torch.equal(w[1], torch.tensor([0.5, 0.5, 1.0]))
+    with pytest.raises(ValueError, match="normalize_weights: the weight must be finite, got 1 NaN"):
+        L.normalize_weights(torch.tensor([[NAN, 1.0]]), 1.0)
+    with pytest.raises(ValueError, match="sum to more than torch.float32 can hold"):
+        L.normalize_weights(torch.full((1, 4), 3e38), 1.0)
+    with pytest.raises(ValueError, match="normalize_weights: eps must be finite"):
+        L.normalize_weights(w, 1.0, eps=NAN)
+
+
+def test_homeostasis_refuses_non_finite_and_empty_input():
+    adapt = L.AdaptiveThreshold()
+    state = adapt.init_state(torch.zeros(3))
+    with pytest.raises(ValueError, match="AdaptiveThreshold.step: spikes must be finite"):
+        adapt.step(torch.tensor([[NAN, 0.0, 1.0]]), state)
+    with pytest.raises(ValueError, match="AdaptiveThreshold.step: spikes must hold at least one sample"):
+        adapt.step(torch.zeros(0, 3), state)
+    with pytest.raises(ValueError, match="AdaptiveThreshold.threshold: base must be finite"):
+        adapt.threshold(NAN, state)
+    with pytest.raises(ValueError, match="kwta: scores must be finite"):
+        L.kwta(torch.ones(1, 3), torch.tensor([[0.1, NAN, 0.2]]))
+    with pytest.raises(ValueError, match="kwta: dim must name a neuron axis"):
+        L.kwta(torch.ones(2, 3, 4), torch.rand(2, 3, 4), dim=0)
+    s, v = torch.ones(2, 3, 4), torch.rand(2, 3, 4, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(L.kwta(s, v, k=2, dim=-1), L.kwta(s, v, k=2, dim=2))  # negative dims count back
+    with pytest.raises(ValueError, match="LateralInhibition: spikes_prev must be finite"):
+        L.LateralInhibition(3)(torch.tensor([[NAN, 0.0, 0.0]]))
+    with pytest.raises(ValueError, match=r"LateralInhibition\(n=10000000\).* more than the"):
+        L.LateralInhibition(10**7)
+
+
+def test_readouts_refuse_nan_counts_and_bad_labels():
+    with pytest.raises(ValueError, match="vote: counts must be finite"):
+        L.vote(torch.tensor([[NAN, 1.0]]), torch.tensor([0, 1]), 2)
+    with pytest.raises(ValueError, match=r"vote: labels must be class indices or -1 \(no vote\), got -5"):
+        L.vote(torch.rand(2, 2), torch.tensor([0, -5]), 2)
+    with pytest.raises(TypeError, match="vote: labels must be int64"):
+        L.vote(torch.rand(2, 2), torch.tensor([0.0, 1.0]), 2)
+    with pytest.raises(ValueError, match="fit_logistic: features must be finite"):
+        L.fit_logistic(torch.tensor([[NAN], [1.0]]), torch.tensor([0, 1]))
+    readout = L.GradientReadout(2, 2)
+    with pytest.raises(ValueError, match="GradientReadout.fit: targets must be < num_classes = 2, got 2"):
+        readout.fit(torch.rand(3, 2), torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="GradientReadout: features must have 2 columns"):
+        readout(torch.rand(3, 4))

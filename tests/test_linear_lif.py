@@ -237,3 +237,26 @@ def test_bad_input():
                      F.LIFParams(), memory="tiny")  # fmt: skip
     with pytest.raises(TypeError, match="must be nn.Linear"):
         sk.nn.LinearLIF.from_modules(sk.nn.LIF(), sk.nn.LIF())
+
+
+@pytest.mark.parametrize(
+    ("memory", "backend"), [("fast", "torch"), ("fast", "fused"), ("recompute", "fused")]
+)
+def test_bad_state_dtype_and_overflow_are_refused(memory, backend):
+    layer = sk.nn.LinearLIF(5, 3, backend=backend, memory=memory)
+    x = torch.rand(4, 2, 5)
+    with pytest.raises(ValueError, match=r"linear_lif: state.v must be finite"):
+        layer.run(x, sk.functional.LIFState(torch.full((2, 3), float("nan"))))
+    with pytest.raises(TypeError, match=r"state.v must have x's dtype and device"):
+        layer.run(x, sk.functional.LIFState(torch.zeros(2, 3, dtype=torch.float64)))
+    with pytest.raises(TypeError, match=r"LinearLIF: x must be a floating-point tensor"):
+        layer(torch.ones(4, 2, 5, dtype=torch.bool))
+    with pytest.raises(TypeError, match=r"linear_lif: weight must have x's dtype and device"):
+        sk.kernels.linear_lif(
+            x, torch.rand(3, 5, dtype=torch.float64), None, sk.functional.LIFState(torch.zeros(2, 3)),
+            sk.functional.LIFParams(), memory=memory, backend=backend,
+        )  # fmt: skip
+    with torch.no_grad():
+        layer.linear.weight.fill_(0.5)
+    with pytest.raises(ValueError, match=r"LinearLIF: the state became non-finite .*too large"):
+        layer(torch.full((4, 2, 5), 3e38))

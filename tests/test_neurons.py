@@ -175,3 +175,43 @@ def test_bad_input_raises(info):
         m(x.tolist())
     with pytest.raises(ValueError, match=r"x_t must be one time step"):
         m.step(x[0, 0])
+
+
+@pytest.mark.parametrize("info", REGISTRY, ids=IDS)
+def test_bad_state_and_dtype_are_refused_by_name(info):
+    """Issue 14: non-finite, mistyped or misplaced states and bool/complex inputs, refused by name."""
+    m = build64(info)
+    name = type(m).__name__
+    x = info.sample()
+    _, state = m.run(x[:2])
+    nan = type(state)(*(torch.full_like(s, float("nan")) for s in state))
+    with pytest.raises(ValueError, match=rf"{name}: state\.\w+ must be finite, got 18 NaN"):
+        m.run(x[2:], nan)
+    with pytest.raises(ValueError, match=rf"{name}: state\.\w+ must be finite"):
+        m.step(x[2], nan)
+    with pytest.raises(TypeError, match=r"state\.\w+ has dtype torch.float32, but x has dtype torch.float64"):
+        m.run(x[2:], type(state)(*(s.float() for s in state)))
+    with pytest.raises(ValueError, match=r"state\.\w+ is on the 'meta' device"):
+        m.run(x[2:], type(state)(*(s.to("meta") for s in state)))
+    for dtype in (torch.bool, torch.int64, torch.complex128):
+        with pytest.raises(
+            TypeError, match=rf"{name}: x must be a floating-point tensor .*got dtype {dtype}"
+        ):
+            m(torch.ones(3, 2, 6, dtype=dtype))
+        with pytest.raises(TypeError, match=rf"{name}: x_t must be a floating-point tensor"):
+            m.step(torch.ones(2, 6, dtype=dtype))
+    with pytest.raises(ValueError, match=r"x must have at least one time step"):
+        m(x[:0])
+    with pytest.raises(ValueError, match=r"x is on the 'meta' device"):
+        m(x.to("meta"))
+
+
+@pytest.mark.parametrize("backend", ["torch", "fused"])
+def test_overflow_from_finite_input_is_reported(backend):
+    m = sk.nn.LIF(backend=backend)
+    with pytest.raises(ValueError, match=r"LIF: the state became non-finite .*too large for torch.float32"):
+        m(torch.full((4, 2, 3), 3e38))
+    _, state = m.step(torch.full((2, 3), 3e38))
+    with pytest.raises(ValueError, match=r"LIF: the state became non-finite"):
+        m.step(torch.full((2, 3), 3e38), state)
+    m(torch.full((4, 2, 3), 3e38, dtype=torch.float64))  # fine in float64

@@ -126,3 +126,14 @@ def test_neuron_refuses_a_surrogate_class_or_other_object():
         sk.nn.LIF(surrogate=S.atan)
     with pytest.raises(TypeError, match=r"surrogate must be a spikekit.surrogate.Surrogate.*got str"):
         sk.nn.LIF(surrogate="atan")
+
+
+@pytest.mark.parametrize(
+    "surrogate", [sk.surrogate.atan(), sk.surrogate.triangle(), sk.surrogate.rectangle()]
+)
+def test_surrogates_refuse_what_is_not_a_real_tensor(surrogate):
+    for call in (surrogate, surrogate.primitive, surrogate.derivative):
+        with pytest.raises(TypeError, match=r"x must be a floating-point torch.Tensor .*got float"):
+            call(0.5)
+        with pytest.raises(TypeError, match=r"x must be a floating-point tensor .*got dtype torch.bool"):
+            call(torch.ones(2, dtype=torch.bool))

@@ -32,6 +32,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -54,6 +55,9 @@ __all__ = [
 ]
 
 WEIGHTED = (nn.Conv2d, nn.Linear)
+# The longest run a converted network accepts: the spike count is summed in float32, whose integers are
+# exact only up to 2**24; past that an added spike can vanish (and the run would take days anyway).
+MAX_STEPS = 2**24
 BATCHNORMS = (nn.BatchNorm1d, nn.BatchNorm2d)
 PASSTHROUGH = (nn.AvgPool2d, nn.Flatten, nn.Dropout, nn.Identity)
 
@@ -108,8 +112,11 @@ def fold_batchnorm(model: nn.Module) -> nn.Module:
     result computes what ``model.eval()`` computes.
 
     Raises:
+        TypeError: ``model`` is not an ``nn.Module``.
         ValueError: a BatchNorm follows something other than a Conv2d/Linear (the message names it).
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"fold_batchnorm: model must be an nn.Module, got {type(model).__name__}")
     model = copy.deepcopy(model)
     for parent_name, parent in model.named_modules():
         if not isinstance(parent, nn.Sequential):
@@ -187,11 +194,21 @@ def convertible_mlp(n_in: int = 784, hidden: Sequence[int] = (256,), n_out: int 
 
 # --- the converted network -----------------------------------------------------------------------------
 def check_steps(steps: Any, name: str = "steps") -> list[int]:
-    """A non-empty, sorted list of distinct ints >= 1 from an int or a sequence of ints."""
+    """A non-empty, sorted list of distinct ints in ``[1, MAX_STEPS]`` from an int or a sequence of ints."""
     values = [steps] if isinstance(steps, int) and not isinstance(steps, bool) else steps
     if isinstance(values, (str, bytes)) or not isinstance(values, Sequence) or len(values) == 0:
         raise ValueError(f"{name} must be an int >= 1 or a non-empty list of them, got {steps!r}")
-    return sorted({check_positive_int(t, f"{name} (each T)") for t in values})
+    return sorted({_check_t(t, f"{name} (each T)") for t in values})
+
+
+def _check_t(value: Any, name: str) -> int:
+    check_positive_int(value, name)
+    if value > MAX_STEPS:
+        raise ValueError(
+            f"{name} must be at most 2**24 = {MAX_STEPS} time steps, got {value}: the spike counts are "
+            "summed in float32, which counts exactly only up to 2**24"
+        )
+    return value
 
 
 def _per_step(m: nn.Module) -> nn.Module:
@@ -227,13 +244,13 @@ class ConvertedSNN(nn.Module):
     ) -> None:
         super().__init__()
         self.net = net
-        self.steps = check_positive_int(steps, "ConvertedSNN: steps")
+        self.steps = _check_t(steps, "ConvertedSNN: steps")
         self.output_scale = float(output_scale)
         self.lambdas = [float(v) for v in lambdas]
         self.static_dims = check_positive_int(static_dims, "ConvertedSNN: static_dims")
 
     def forward(self, x: torch.Tensor, steps: int | None = None) -> torch.Tensor:
-        t = self.steps if steps is None else check_positive_int(steps, "ConvertedSNN: steps")
+        t = self.steps if steps is None else _check_t(steps, "ConvertedSNN: steps")
         return self.logits_over_time(x, [t])[t]
 
     @torch.no_grad()
@@ -255,18 +272,20 @@ class ConvertedSNN(nn.Module):
             )
         prefix, rest = self._split_static_prefix()
         layers = [(m, m.params() if isinstance(m, Neuron) else None) for m in rest]
-        constant = prefix(images.unsqueeze(0))[0] if static else None  # [B, ...], the same every step
+        with _fits(images, "images"):
+            constant = prefix(images.unsqueeze(0))[0] if static else None  # [B, ...], the same every step
         states: list[Any] = [None] * len(layers)
         total, out = None, {}
         for t in range(1, wanted[-1] + 1):
-            x = constant if static else prefix(images[t - 1 : t])[0]
-            for i, (m, params) in enumerate(layers):
-                if params is None:
-                    x = _per_step(m)(x)
-                    continue
-                if states[i] is None:
-                    states[i] = m.init_state(x)
-                x, _, states[i] = type(m).core_step(x, states[i], params)
+            with _fits(images, "images"):
+                x = constant if static else prefix(images[t - 1 : t])[0]
+                for i, (m, params) in enumerate(layers):
+                    if params is None:
+                        x = _per_step(m)(x)
+                        continue
+                    if states[i] is None:
+                        states[i] = m.init_state(x)
+                    x, _, states[i] = type(m).core_step(x, states[i], params)
             total = x.clone() if total is None else total.add_(x)
             if t in wanted:
                 out[t] = total * (self.output_scale / t)
@@ -284,6 +303,17 @@ class ConvertedSNN(nn.Module):
         mods = list(self.net)
         k = next((i for i, m in enumerate(mods) if isinstance(m, Neuron)), len(mods))
         return nn.Sequential(*mods[:k]), nn.Sequential(*mods[k:])
+
+
+@contextmanager
+def _fits(x: torch.Tensor, name: str, layer: str = "the network"):
+    """Turn PyTorch's shape errors inside the block into a ``ValueError`` naming ``name`` and its shape."""
+    try:
+        yield
+    except RuntimeError as err:
+        if type(err) is not RuntimeError:  # e.g. out of memory: not a shape problem
+            raise
+        raise ValueError(f"{name} of shape {tuple(x.shape)} does not fit {layer}: {err}") from err
 
 
 # --- conversion ----------------------------------------------------------------------------------------
@@ -304,6 +334,11 @@ def _flat_layers(ann: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def _check_layers(layers: list[tuple[str, nn.Module]]) -> None:
+    if not any(isinstance(m, WEIGHTED) for _, m in layers):
+        kinds = ", ".join(type(m).__name__ for _, m in layers) or "no layers at all"
+        raise ValueError(
+            f"convert: ann has no Conv2d or Linear layer (it has {kinds}); there is nothing to convert"
+        )
     for i, (name, m) in enumerate(layers):
         if isinstance(m, nn.MaxPool2d):
             raise ValueError(
@@ -321,6 +356,13 @@ def _check_layers(layers: list[tuple[str, nn.Module]]) -> None:
                 raise ValueError(f"convert: ReLU {name!r} must follow a Conv2d or Linear layer")
         if isinstance(m, nn.AvgPool2d) and (m.ceil_mode or m.divisor_override is not None):
             raise ValueError(f"convert: AvgPool2d {name!r} must use ceil_mode=False and no divisor_override")
+        for pname, value in [*m.named_parameters(), *m.named_buffers()]:
+            if value.is_floating_point() and not bool(torch.isfinite(value.detach()).all()):
+                bad = int((~torch.isfinite(value.detach())).sum())
+                raise ValueError(
+                    f"convert: layer {name!r} ({type(m).__name__}) has {bad} NaN or infinite value(s) in its "
+                    f"{pname}; a converted network would compute NaN"
+                )
 
 
 def _expected_input(layers: list[tuple[str, nn.Module]]) -> tuple[str, Any]:
@@ -377,8 +419,9 @@ def _calibrate(layers: list[tuple[str, nn.Module]], x: torch.Tensor, percentile:
     acts: dict[int, list[torch.Tensor]] = {i: [] for i in relus}
     for start in range(0, len(x), batch_size):
         h = x[start : start + batch_size]
-        for i, (_, m) in enumerate(layers):
-            h = m(h)
+        for i, (name, m) in enumerate(layers):
+            with _fits(h, "calibration: the input", f"layer {name!r} ({type(m).__name__})"):
+                h = m(h)
             if i in acts:
                 acts[i].append(h[h > 0].flatten())
     return {i: _percentile(torch.cat(acts[i]), percentile) for i in relus}
@@ -414,8 +457,11 @@ def convert(
         ValueError/TypeError: an unsupported layer (named), a BatchNorm that cannot be folded, a calibration
             set of the wrong shape, a percentile outside (0, 100].
     """
+    if isinstance(percentile, bool) or not isinstance(percentile, (int, float)):
+        raise TypeError(f"percentile must be a number in (0, 100], got {type(percentile).__name__}")
     check_range(percentile, "percentile", 0.0, 100.0, low_open=True)
     check_positive_int(batch_size, "batch_size")
+    _check_t(steps, "steps")
     layers = _flat_layers(ann)
     _check_layers(layers)
     x = _check_calibration(calibration, layers)
@@ -466,6 +512,11 @@ def _batches(dataset: Any, batch_size: int) -> Iterator[tuple[torch.Tensor, torc
     if not tensors or len(tensors) != 2:
         raise TypeError(f"dataset must hold (inputs, targets) tensors, got {type(dataset).__name__}")
     x, y = tensors
+    if len(x) == 0 or len(x) != len(y):
+        raise ValueError(
+            f"dataset must hold at least one sample and as many targets as inputs, got {len(x)} inputs and "
+            f"{len(y)} targets"
+        )
     for i in range(0, len(x), batch_size):
         yield x[i : i + batch_size], y[i : i + batch_size]
 

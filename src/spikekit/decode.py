@@ -12,6 +12,11 @@ batch:
 - :func:`ce_rate_loss`: cross-entropy with the firing rate as logits (or at every step, snnTorch-style).
 - :func:`ce_membrane_loss`: cross-entropy on the time-reduced membrane potential.
 - :func:`mse_count_loss`: mean squared error between spike counts and target counts.
+
+Every readout and loss refuses, with a ``ValueError``/``TypeError`` naming the argument, a sequence that is
+not floating point, has no time step (``T = 0``), no sample (``B = 0``; a loss over an empty batch would
+be NaN), no class (``C = 0``, losses), or holds NaN or an infinity; and targets that are not int64 class
+indices ``[B]`` in ``[0, C)``.
 """
 
 from __future__ import annotations
@@ -36,23 +41,42 @@ _REDUCE = ("sum", "mean", "max", "last")
 
 
 def _check_sequence(x: object, name: str, min_dim: int = 2) -> torch.Tensor:
-    """Check ``x`` is a finite floating-point time-first sequence with at least ``min_dim`` dims."""
+    """Check ``x`` is a finite floating-point time-first sequence ``[T, B, ...]`` with ``T, B >= 1`` and at
+    least ``min_dim`` dims."""
     x = check_tensor(x, name)
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}; use {name}.float()")
     check_time_first(x, name, min_dim=min_dim)
+    if x.shape[1] == 0:
+        raise ValueError(
+            f"{name} must hold at least one sample (B >= 1 in [T, B, ...]), got shape {tuple(x.shape)}"
+        )
     return check_finite(x, name)
 
 
 def _check_outputs(x: object, name: str) -> torch.Tensor:
-    """Check ``x`` is a finite floating-point ``[T, B, C]`` tensor, as the losses need."""
+    """Check ``x`` is a finite floating-point ``[T, B, C]`` tensor with ``C >= 1``, as the losses need."""
     x = _check_sequence(x, name, min_dim=3)
     if x.dim() != 3:
         raise ValueError(
             f"{name} must have shape [T, B, C] (3 dimensions), got shape {tuple(x.shape)}; "
             "flatten the feature axes into C first"
         )
+    if x.shape[2] == 0:
+        raise ValueError(
+            f"{name} must have at least one class (C >= 1 in [T, B, C]), got shape {tuple(x.shape)}"
+        )
     return x
+
+
+def _check_rate(value: object, name: str) -> float:
+    """A real number in [0, 1] (``TypeError`` for anything else, bools included)."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a real number in [0, 1], got {type(value).__name__} {value!r:.60}")
+    check_range(float(value), name, 0.0, 1.0)
+    return float(value)
 
 
 def _check_targets(targets: object, batch: int, classes: int) -> torch.Tensor:
@@ -65,7 +89,7 @@ def _check_targets(targets: object, batch: int, classes: int) -> torch.Tensor:
         )
     if tuple(targets.shape) != (batch,):
         raise ValueError(f"targets must have shape [B] = ({batch},), got shape {tuple(targets.shape)}")
-    if targets.numel() and (bool((targets < 0).any()) or bool((targets >= classes).any())):
+    if bool((targets < 0).any()) or bool((targets >= classes).any()):
         raise ValueError(
             f"targets must be class indices in [0, {classes - 1}], "
             f"got values in [{int(targets.min())}, {int(targets.max())}]"
@@ -323,8 +347,8 @@ def mse_count_loss(
     spikes = _check_outputs(spikes, "spikes")
     steps, batch, classes = spikes.shape
     targets = _check_targets(targets, batch, classes)
-    check_range(correct_rate, "correct_rate", 0.0, 1.0)
-    check_range(incorrect_rate, "incorrect_rate", 0.0, 1.0)
+    correct_rate = _check_rate(correct_rate, "correct_rate")
+    incorrect_rate = _check_rate(incorrect_rate, "incorrect_rate")
     onehot = F.one_hot(targets, classes).to(torch.bool)  # [B, C]
     wanted = torch.where(onehot, correct_rate * steps, incorrect_rate * steps).to(spikes.dtype)
     return F.mse_loss(spikes.sum(0), wanted)

@@ -11,6 +11,10 @@ the input's device), so the same seed always gives the same spikes.
 - :func:`population`: Gaussian receptive fields (Bohte et al., 2002), as activations or spikes.
 
 Here ``u[t] ~ Uniform(0, 1)`` is drawn fresh at every step and for every element.
+
+Sizes are checked before anything is allocated: an output (``steps`` x the input, or x ``neurons``) that
+would need more memory than the device has is refused with a ``ValueError``, as are NaN, infinite,
+non-floating (bool, integer, complex) and meta-device inputs.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import math
 import torch
 
 from spikekit._checks import (
+    check_allocation,
     check_choice,
     check_finite,
     check_positive_int,
@@ -48,6 +53,11 @@ def _check_input(x: object, name: str = "x") -> torch.Tensor:
             f"{name} must have at least a batch axis [B, ...], got a 0-d tensor; use x.reshape(1)"
         )
     return check_finite(x, name)
+
+
+def _check_output(shape: tuple[int, ...], dtype: torch.dtype, encoder: str, device: torch.device) -> None:
+    """Refuse, before allocating, an output (and its random draws) larger than the device's memory."""
+    check_allocation(shape, dtype, f"{encoder}: the output [T, B, ...]", device)
 
 
 def _check_real(value: object, name: str) -> float:
@@ -115,7 +125,8 @@ def poisson(
 
     Raises:
         TypeError: ``x`` is not a floating-point tensor, ``steps`` is not an int.
-        ValueError: ``steps <= 0``, ``x`` holds NaN/inf, or ``gain * x`` leaves [0, 1].
+        ValueError: ``steps <= 0``, ``x`` holds NaN/inf or is on the meta device, ``gain * x`` leaves
+            [0, 1], or the output would need more memory than the device has.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -127,9 +138,10 @@ def poisson(
     steps = check_positive_int(steps, "steps")
     gain = _check_real(gain, "gain")
     generator = _check_generator(generator, x.device)
+    draw_dtype = torch.promote_types(x.dtype, torch.float32)
+    _check_output((steps, *x.shape), draw_dtype, "poisson", x.device)
     p = x if gain == 1.0 else x * gain
     check_probability(p, "x" if gain == 1.0 else f"gain * x (gain={gain:g})")
-    draw_dtype = torch.promote_types(x.dtype, torch.float32)
     u = _uniform((steps, *x.shape), x, generator, draw_dtype)  # [T, B, ...]
     return (u < p.to(draw_dtype)).to(x.dtype)
 
@@ -175,6 +187,7 @@ def flicker(
     x = _check_input(x)
     steps = check_positive_int(steps, "steps")
     generator = _check_generator(generator, x.device)
+    _check_output((steps, *x.shape), x.dtype, "flicker", x.device)
     return x * _uniform((steps, *x.shape), x, generator)  # [T, B, ...]
 
 
@@ -259,6 +272,7 @@ def latency(
         check_range(tau, "tau", 0.0, math.inf, low_open=True)
         check_range(threshold, "threshold", 0.0, 1.0, low_open=True, high_open=True)
     check_probability(x, "x")
+    _check_output((steps, *x.shape), torch.promote_types(x.dtype, torch.float32), "latency", x.device)
     t = torch.round(_latency_times(x, steps, method, tau or 0.0, threshold, bool(normalize)))
     fires = t <= steps - 1  # inf (never) and late log times do not fire
     index = torch.where(fires, t, torch.zeros_like(t)).long().unsqueeze(0)  # [1, B, ...]
@@ -381,6 +395,10 @@ def population(
         check_range(sigma, "sigma", 0.0, math.inf, low_open=True)
     if steps is None and generator is not None:
         raise ValueError("generator is only used to draw spikes; pass steps too, or drop generator")
+    _check_output((*x.shape, neurons), x.dtype, "population", x.device)
+    if steps is not None:
+        steps = check_positive_int(steps, "steps")
+        _check_output((steps, *x.shape, neurons), x.dtype, "population", x.device)
     centres, sigma = _centres_and_sigma(neurons, low, high, sigma)
     centres = centres.to(device=x.device, dtype=x.dtype)
     act = torch.exp(-((x.unsqueeze(-1) - centres) ** 2) / (2.0 * sigma**2))  # [B, ..., N]

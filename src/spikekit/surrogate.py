@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -53,6 +54,31 @@ class _SpikeFunction(torch.autograd.Function):
         return grad_out * ctx.surrogate.derivative(x), None
 
 
+def _check_input(surrogate: Surrogate, x: object, method: str) -> None:
+    """Raise ``TypeError`` unless ``x`` is a real floating-point tensor (what the surrogate computes on)."""
+    where = f"{surrogate.name} surrogate{'.' + method if method else ''}"
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(
+            f"{where}: x must be a floating-point torch.Tensor (the membrane minus the threshold), "
+            f"got {type(x).__name__}; wrap a number as torch.tensor(value)"
+        )
+    if not x.is_floating_point():
+        raise TypeError(
+            f"{where}: x must be a floating-point tensor (float16, bfloat16, float32 or float64), "
+            f"got dtype {x.dtype}"
+        )
+
+
+def _checked(fn, method: str):
+    @functools.wraps(fn)
+    def wrapper(self, x):
+        _check_input(self, x, method)
+        return fn(self, x)
+
+    wrapper._checked = True
+    return wrapper
+
+
 class Surrogate:
     """A spike function: Heaviside forward, ``derivative`` (= ``primitive``') backward.
 
@@ -63,7 +89,16 @@ class Surrogate:
     name: str = "surrogate"
     _fields: tuple[str, ...] = ()
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        # every primitive / derivative a subclass defines refuses what is not a real tensor, by name
+        super().__init_subclass__(**kwargs)
+        for method in ("primitive", "derivative"):
+            fn = cls.__dict__.get(method)
+            if fn is not None and not getattr(fn, "_checked", False):
+                setattr(cls, method, _checked(fn, method))
+
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(self, x, "")
         return _SpikeFunction.apply(x, self)
 
     def primitive(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract

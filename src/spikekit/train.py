@@ -3,7 +3,10 @@ checkpoints and exact resume.
 
 Resume is exact: the data order of epoch ``e`` comes from a generator seeded with ``(seed, e)``, the
 learning rate is a pure function of the epoch, and the global RNG state (used by stochastic encoders and
-dropout) is saved after each epoch's evaluation. Checkpoints are loaded with ``weights_only=True`` only.
+dropout) is saved after each epoch's evaluation. Checkpoints are written atomically with a SHA-256 of their
+payload (:func:`spikekit._io.save_checkpoint`) and loaded with ``weights_only=True`` only, after the digest
+is checked: a truncated, corrupt or crafted file is refused with a :class:`~spikekit._io.CheckpointError`.
+A loss that stops being finite stops training with :class:`TrainingDiverged`, naming the epoch and step.
 
 Under ``torchrun`` (several processes, see :mod:`spikekit.distributed` and docs/distributed.md) the model is
 wrapped in ``DistributedDataParallel``, ``batch_size`` is the global batch, each global batch is split over
@@ -32,14 +35,33 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from . import _io
 from . import distributed as _dist
 from ._checks import check_choice, check_positive_int
-from ._io import atomic_write_text, progress, save_torch
+from ._io import CheckpointError, atomic_write_text, progress
 from .nn import Neuron, record
 
-__all__ = ["TrainConfig", "PRESETS", "fit", "evaluate", "load_checkpoint", "resolve_device"]
+__all__ = [
+    "CheckpointError",
+    "TrainConfig",
+    "TrainingDiverged",
+    "PRESETS",
+    "fit",
+    "evaluate",
+    "load_checkpoint",
+    "resolve_device",
+]
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
+
+
+class TrainingDiverged(FloatingPointError):
+    """The training loss stopped being finite (the message names the epoch and the step); a ``spikekit``
+    command reports it as a runtime error (exit status 1)."""
+
+    exit_code = 1
+
+
 SCHEDULES = ("constant", "cosine", "per-epoch")
 
 
@@ -332,8 +354,9 @@ def _train_epoch(
                 total = _dist.all_reduce_sum([float(loss_sum.detach()), hits] if real else [0.0, 0.0])
                 batch_loss, batch_correct = float(total[0]) / global_n, int(total[1])
             if not math.isfinite(batch_loss):
-                raise FloatingPointError(
-                    f"loss became {batch_loss} in epoch {epoch + 1}; lower the learning rate"
+                raise TrainingDiverged(
+                    f"training diverged: the loss became {batch_loss} in epoch {epoch + 1}, step {k + 1}; "
+                    f"lower the learning rate (lr = {opt.param_groups[0]['lr']:g})"
                 )
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -353,19 +376,39 @@ def _train_epoch(
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
-    """Write ``payload`` with ``torch.save`` atomically (:func:`spikekit._io.save_torch`)."""
-    save_torch(payload, path)
+    """Write ``payload`` atomically with a SHA-256 of its bytes (:func:`spikekit._io.save_checkpoint`)."""
+    _io.save_checkpoint(payload, path)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Load a spikekit checkpoint (``weights_only=True``: no code from the file is run)."""
+    """Load a checkpoint of :func:`fit`: the digest checked, ``weights_only=True`` (no code from the file is
+    run), and its fields checked (a model state dict, a config, an epoch >= 0 matching its history).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        CheckpointError: an unreadable, corrupt, crafted or inconsistent file (the message says which).
+    """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no checkpoint at {path}")
-    ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    ckpt = _io.load_checkpoint(path, map_location=map_location)
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(
+            f"{path} is not a spikekit training checkpoint (it holds a {type(ckpt).__name__})"
+        )
     missing = {"model", "epoch", "config"} - set(ckpt)
     if missing:
-        raise ValueError(f"{path} is not a spikekit checkpoint (missing {sorted(missing)})")
+        raise CheckpointError(f"{path} is not a spikekit training checkpoint (missing {sorted(missing)})")
+    state = ckpt["model"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"checkpoint {path} is damaged: 'model' is not a state dict of tensors")
+    epoch = ckpt["epoch"]
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
+        raise CheckpointError(f"checkpoint {path} is damaged: its epoch must be an int >= 0, got {epoch!r}")
+    if not isinstance(ckpt["config"], dict):
+        raise CheckpointError(f"checkpoint {path} is damaged: 'config' is not a dict")
+    history = ckpt.get("history")
+    if history is not None and (not isinstance(history, list) or len(history) != epoch):
+        n = len(history) if isinstance(history, list) else type(history).__name__
+        raise CheckpointError(f"checkpoint {path} is damaged: epoch {epoch} but a history of {n} epochs")
     return ckpt
 
 
@@ -445,14 +488,27 @@ def fit(
     opt = _make_optimizer(model, config, config.lr_at(0))
     if resume:
         ckpt = _load_for_resume(ckpt_path, device, world)
-        saved = TrainConfig.from_dict(ckpt["config"])
+        try:
+            saved = TrainConfig.from_dict(ckpt["config"])
+        except (TypeError, ValueError) as err:
+            raise CheckpointError(
+                f"checkpoint {ckpt_path} is damaged: its config is invalid ({err})"
+            ) from None
         if replace(saved, epochs=config.epochs, device=config.device) != config:
             raise ValueError(f"resume: the checkpoint was trained with {saved}, not {config}")
-        model.load_state_dict(ckpt["model"])
-        if not config.fresh_optimizer_each_epoch:
-            opt.load_state_dict(ckpt["optimizer"])
+        try:
+            model.load_state_dict(ckpt["model"])
+            if not config.fresh_optimizer_each_epoch:
+                opt.load_state_dict(ckpt["optimizer"])
+        except (KeyError, RuntimeError, ValueError) as err:
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ValueError(
+                f"resume: the checkpoint {ckpt_path} holds another model's weights than this model ({first})"
+            ) from None
         _set_rng(ckpt["rng"], device, config, world, rank)
         history, start = list(ckpt["history"]), int(ckpt["epoch"])
+        if metrics_path is not None and main:
+            _write_metrics(metrics_path, history)  # a crash between checkpoint and metrics left it behind
     # Several processes: DDP averages the gradients in backward. The optimizer, evaluation and
     # checkpoints use the bare module, so checkpoints are the same as a single process's.
     net = model

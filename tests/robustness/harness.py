@@ -3,10 +3,11 @@
 Every :class:`Case` is a bad input (a wrong shape, a NaN, a crafted file, a nonsense option) given to one
 public function or one ``spikekit`` command. Its outcome is one of:
 
-- ``"clear"``: an exception raised by spikekit's own code (the innermost frame is in ``src/spikekit``) of a
-  type a user can act on (``ValueError``, ``TypeError``, ``OSError`` and their subclasses, or a
-  ``RuntimeError`` spikekit raised itself); for a command: exit status 1 or 2 with a last line
-  ``error: ...`` (or argparse's ``PROG: error: ...``) and no traceback;
+- ``"clear"``: an exception raised by a ``raise`` statement in spikekit's own code (so not PyTorch's error
+  surfacing under a spikekit call) of a type a user can act on (``ValueError``, ``TypeError``, ``OSError``,
+  ``RuntimeError`` and their subclasses); a command runs with ``--debug`` and is judged by the same rule
+  (its boundary prints such an exception as one ``error: ...`` line), or, for a usage error, by exit
+  status 2 and an ``error:`` line;
 - ``"silent"``: nothing was raised (a command exited 0): the bad input was accepted;
 - ``"traceback"``: any other exception, e.g. an ``IndexError`` or a message from deep inside PyTorch, or a
   command that printed a traceback;
@@ -61,39 +62,46 @@ class Case:
         return f"{self.area}: {self.name}"
 
 
-def _ours(exc: BaseException) -> bool:
+def _raised_by_spikekit(exc: BaseException) -> bool:
+    """Whether a ``raise`` statement in spikekit's own source raised ``exc`` (not PyTorch under our call)."""
     frames = traceback.extract_tb(exc.__traceback__)
     src = str(Path(importlib.import_module("spikekit").__file__).parent)
-    return bool(frames) and frames[-1].filename.startswith(src)
+    last = frames[-1] if frames else None
+    return last is not None and last.filename.startswith(src) and (last.line or "").startswith("raise")
 
 
 def classify_exception(exc: BaseException) -> str:
-    if isinstance(exc, ACTIONABLE) and _ours(exc):
-        return "clear"
-    if type(exc) is RuntimeError and _ours(exc):
+    """``"clear"`` for an actionable error spikekit raised itself, else ``"traceback"``."""
+    if isinstance(exc, ACTIONABLE + (RuntimeError,)) and _raised_by_spikekit(exc):
         return "clear"
     return "traceback"
 
 
 def _run_cli(argv: Sequence[str]) -> tuple[str, str]:
+    """Run ``spikekit ARGV`` with ``--debug``, so that an error comes out as the exception behind it.
+
+    The command-line boundary prints any exception as ``error: ...``; with ``--debug`` the exception itself
+    is classified like a Python call's, so an internal error cannot pass for a clear one. Usage errors
+    (argparse) still end in exit status 2 and an ``error:`` line.
+    """
     from spikekit.cli import main
 
     err, out = io.StringIO(), io.StringIO()
     code: Any = 0
     try:
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
-            code = main(list(argv))
+            code = main([*argv, "--debug"])
     except SystemExit as e:
         code = e.code
-    except BaseException:  # escaped the CLI's error boundary
-        return "traceback", traceback.format_exc()
+    except BaseException as exc:  # noqa: BLE001 - classifying is the point
+        return classify_exception(exc), f"{type(exc).__name__}: {exc}"[:500]
     text = err.getvalue()
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     if code in (0, None):
         return "silent", out.getvalue()[-500:]
     if "Traceback (most recent call last)" in text:
         return "traceback", text
-    if code in (1, 2) and lines and ("error:" in lines[-1].split(" ", 3)[:3] or "error:" in lines[-1][:60]):
+    if code == 2 and lines and "error:" in lines[-1][:60]:
         return "clear", lines[-1]
     return "traceback", f"exit {code}: {text[-500:]}"
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 import ast
+import math
+import os
 import statistics
 import sys
 from collections.abc import Callable, Sequence
@@ -19,6 +21,8 @@ from typing import Any
 from .._io import format_table, write_json
 
 __all__ = [
+    "ArgumentParser",
+    "UsageError",
     "add_data_args",
     "add_train_args",
     "config",
@@ -39,6 +43,184 @@ __all__ = [
 ]
 
 
+class UsageError(ValueError):
+    """A bad option value or combination found after parsing: ``error: ...`` and exit status 2."""
+
+    exit_code = 2
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``error: MESSAGE (see 'PROG --help')`` and exit status 2."""
+
+    def error(self, message: str) -> Any:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see '{self.prog} --help')\n")
+
+
+# --- option types: values are checked while parsing, before any work ---------------------------------
+def _typed(name: str, fn: Callable[[str], Any]) -> Callable[[str], Any]:
+    fn.__name__ = name
+    return fn
+
+
+def _int(text: str, least: int, what: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if value < least:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {value}")
+    return value
+
+
+def _float(text: str, ok: Callable[[float], bool], what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not math.isfinite(value) or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text}")
+    return value
+
+
+positive_int = _typed("positive_int", lambda t: _int(t, 1, "an integer >= 1"))
+nonnegative_int = _typed("nonnegative_int", lambda t: _int(t, 0, "an integer >= 0"))
+positive_float = _typed("positive_float", lambda t: _float(t, lambda v: v > 0, "a finite number > 0"))
+nonnegative_float = _typed("nonnegative_float", lambda t: _float(t, lambda v: v >= 0, "a finite number >= 0"))
+finite_float = _typed("finite_float", lambda t: _float(t, lambda v: True, "a finite number"))
+unit_float = _typed("unit_float", lambda t: _float(t, lambda v: 0 < v <= 1, "a number in (0, 1]"))
+momentum_float = _typed("momentum", lambda t: _float(t, lambda v: 0 <= v < 1, "a number in [0, 1)"))
+percentile_float = _typed("percentile", lambda t: _float(t, lambda v: 0 < v <= 100, "a number in (0, 100]"))
+LR_MAX = 10.0
+learning_rate = _typed(
+    "learning_rate",
+    lambda t: _float(
+        t, lambda v: 0 < v <= LR_MAX, f"a learning rate in (0, {LR_MAX:g}] (larger ones diverge)"
+    ),
+)
+
+
+def device(text: str) -> str:
+    """``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``, refused when this machine does not have it."""
+    if text == "auto":
+        return text
+    import torch
+
+    try:
+        dev = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}; use auto, cpu, cuda or cuda:N") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: CUDA is not available on this machine; use --device cpu (or auto)"
+            )
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            n = torch.cuda.device_count()
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: this machine has {n} CUDA device(s), cuda:0..{n - 1}"
+            )
+    elif dev.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: MPS is not available on this machine; use --device cpu"
+            )
+    elif dev.type != "cpu":
+        raise argparse.ArgumentTypeError(f"unsupported device {text!r}; use auto, cpu, cuda or cuda:N")
+    return text
+
+
+def existing_file(text: str) -> str:
+    """A path to an existing regular file."""
+    p = Path(text)
+    if not text or not p.exists():
+        raise argparse.ArgumentTypeError(f"no such file: {text!r}")
+    if not p.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a file")
+    return text
+
+
+def existing_path(text: str) -> str:
+    """A path to an existing file or folder."""
+    if not text or not Path(text).exists():
+        raise argparse.ArgumentTypeError(f"no such file or folder: {text!r}")
+    return text
+
+
+def _writable_parents(p: Path, text: str) -> None:
+    for parent in p.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise argparse.ArgumentTypeError(
+                    f"cannot write {text!r}: {str(parent)!r} is a file, not a folder"
+                )
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise argparse.ArgumentTypeError(f"cannot write {text!r}: {str(parent)!r} is not writable")
+            return
+
+
+def output_file(text: str) -> str:
+    """A file to write: not a folder, and every existing folder above it is a folder."""
+    p = Path(text)
+    if not text:
+        raise argparse.ArgumentTypeError("expected a file name, got ''")
+    if p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a file name")
+    _writable_parents(p, text)
+    return text
+
+
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+
+def figure_file(text: str) -> str:
+    """A figure file to write: :func:`output_file` ending in .png, .svg or .pdf."""
+    if Path(text).suffix.lower() not in FIGURE_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"a figure must end with {', '.join(FIGURE_SUFFIXES)}; got {text!r}")
+    return output_file(text)
+
+
+def output_dir(text: str) -> str:
+    """A folder to write into: an existing folder, or a path where one can be made."""
+    p = Path(text)
+    if not text:
+        raise argparse.ArgumentTypeError("expected a folder, got ''")
+    if p.exists() and not p.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a file, not a folder")
+    _writable_parents(p, text)
+    return text
+
+
+def names(text: str) -> str:
+    """A comma-separated list with at least one name (returned as given; :func:`csv` splits it)."""
+    if not csv(text):
+        raise argparse.ArgumentTypeError(f"expected one or more comma-separated names, got {text!r}")
+    return text
+
+
+def ints(text: str) -> str:
+    """A comma-separated list of one or more integers (returned as given)."""
+    items = csv(text)
+    if not items or not all(i.lstrip("-").isdigit() for i in items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers, e.g. 0,1,2; got {text!r}")
+    return text
+
+
+def positive_ints(text: str) -> str:
+    """A comma-separated list of one or more integers >= 1 (returned as given)."""
+    items = csv(ints(text))
+    if any(int(i) < 1 for i in items):
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers >= 1, got {text!r}")
+    return text
+
+
+def model_arg(text: str) -> str:
+    """``KEY=VALUE`` (checked here; :func:`model_args` parses the values)."""
+    key, sep, _ = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return text
+
+
 # --- parsing -------------------------------------------------------------------------------------------
 def model_args(pairs: Sequence[str]) -> dict[str, Any]:
     """``["hidden=(256,128)", "steps=10"]`` -> ``{"hidden": (256, 128), "steps": 10}``."""
@@ -46,7 +228,7 @@ def model_args(pairs: Sequence[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SystemExit(f"error: --model-arg expects KEY=VALUE, got {pair!r}")
+            raise UsageError(f"--model-arg expects KEY=VALUE, got {pair!r}")
         try:
             out[key] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
@@ -69,29 +251,49 @@ def add_data_args(p: argparse.ArgumentParser, default: str = "digits") -> None:
         "--data-dir", default=None, help="folder with the dataset (else $SPIKEKIT_DATA, the cache)"
     )
     p.add_argument("--download", action="store_true", help="download the dataset if it is not found")
-    p.add_argument("--train-limit", type=int, default=None, help="use only the first N training samples")
-    p.add_argument("--test-limit", type=int, default=None, help="use only the first N test samples")
-    p.add_argument("--time-bins", type=int, default=10, help="event data: frames per recording")
-    p.add_argument("--time-window", type=float, default=None, metavar="US", help="event data: frame length")
+    p.add_argument(
+        "--train-limit", type=positive_int, default=None, help="use only the first N training samples"
+    )
+    p.add_argument("--test-limit", type=positive_int, default=None, help="use only the first N test samples")
+    p.add_argument("--time-bins", type=positive_int, default=10, help="event data: frames per recording")
+    p.add_argument(
+        "--time-window", type=positive_float, default=None, metavar="US", help="event data: frame length"
+    )
     p.add_argument("--no-cache", action="store_true", help="event data: do not cache frames on disk")
 
 
 def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--preset", choices=["seed"], default=None, help="the original experiment's schedule")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--epochs", type=positive_int, default=None)
+    p.add_argument("--batch-size", type=positive_int, default=None)
     p.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default=None)
-    p.add_argument("--lr", type=float, nargs="+", default=None, help="one value, or one per epoch")
-    p.add_argument("--momentum", type=float, default=None)
-    p.add_argument("--weight-decay", type=float, default=None)
-    p.add_argument("--schedule", choices=["constant", "cosine", "per-epoch"], default=None)
-    p.add_argument("--device", default="auto", help="auto (CUDA when present) | cpu | cuda")
-    p.add_argument("--steps", type=int, default=None, help="time steps T (model argument)")
     p.add_argument(
-        "--model-arg", action="append", default=[], metavar="KEY=VALUE", help="extra model argument"
+        "--lr",
+        type=learning_rate,
+        nargs="+",
+        default=None,
+        help=f"one value, or one per epoch (0 < lr <= {LR_MAX:g})",
+    )
+    p.add_argument("--momentum", type=momentum_float, default=None)
+    p.add_argument("--weight-decay", type=nonnegative_float, default=None)
+    p.add_argument("--schedule", choices=["constant", "cosine", "per-epoch"], default=None)
+    p.add_argument("--device", type=device, default="auto", help="auto (CUDA when present) | cpu | cuda[:N]")
+    p.add_argument("--steps", type=positive_int, default=None, help="time steps T (model argument)")
+    p.add_argument(
+        "--model-arg",
+        type=model_arg,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra model argument",
     )
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
-    p.add_argument("--json", default=None, metavar="PATH", help="write the results as JSON")
+    p.add_argument("--json", type=output_file, default=None, metavar="PATH", help="write the results as JSON")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a run already in --out (else it is refused; see --resume)",
+    )
 
 
 def show_progress(args: argparse.Namespace) -> bool | None:
@@ -115,16 +317,50 @@ def rates_text(rates: dict[str, float]) -> str:
     return " ".join(f"{k}={v:.3f}" for k, v in rates.items()) or "-"
 
 
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def exit_code_of(err: BaseException) -> int:
+    """2 for bad input (a usage error, a bad value or name, a missing file), 1 for a failure at run time
+    (a corrupt checkpoint, a diverging run, an I/O error, anything unexpected)."""
+    code = getattr(err, "exit_code", None)
+    if isinstance(code, int) and not isinstance(code, bool):
+        return code
+    if isinstance(err, (ValueError, TypeError, LookupError, FileNotFoundError, NotADirectoryError)):
+        return 2
+    if isinstance(err, (IsADirectoryError, FileExistsError)):
+        return 2
+    return 1
+
+
 def run_command(func: Callable[[argparse.Namespace], int | None], args: argparse.Namespace) -> int:
-    """Run a command; a bad argument or missing file is ``error: ...`` and exit code 2, Ctrl-C 130."""
+    """Run a command behind the CLI's one error boundary: any exception becomes one line ``error: ...`` on
+    stderr and exit status 2 (bad input) or 1 (a failure at run time; :func:`exit_code_of`), Ctrl-C 130.
+    With ``--debug`` (``args.debug``) exceptions propagate, with their traceback."""
+    debug = bool(getattr(args, "debug", False))
     try:
         return int(func(args) or 0)
-    except (ValueError, TypeError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except SystemExit as exc:
+        if isinstance(exc.code, str):
+            msg = _one_line(exc.code)
+            print(msg if msg.startswith("error:") else f"error: {msg}", file=sys.stderr)
+            return 2
+        raise
+    except Exception as err:  # noqa: BLE001 - this is the boundary
+        if debug:
+            raise
+        msg = _one_line(str(err)) or type(err).__name__
+        expected = isinstance(
+            err, (ValueError, TypeError, LookupError, OSError, ImportError, ArithmeticError)
+        )
+        if not expected and getattr(err, "exit_code", None) is None:
+            msg = f"unexpected {type(err).__name__}: {msg} (rerun with --debug to see the traceback)"
+        print(f"error: {msg}", file=sys.stderr)
+        return exit_code_of(err)
 
 
 # --- data ----------------------------------------------------------------------------------------------
@@ -214,11 +450,48 @@ def config(args: argparse.Namespace, model: str, shape: tuple[int, ...], seed: i
         elif len(args.lr) == 1 and cfg.schedule == "per-epoch" and args.schedule is None:
             overrides["schedule"] = "constant"
     if "epochs" in overrides and cfg.schedule == "per-epoch" and "lr" not in overrides:
-        raise SystemExit("error: --epochs changes a per-epoch schedule; give one --lr per epoch too")
+        raise UsageError("--epochs changes a per-epoch schedule; give one --lr per epoch too")
     if args.steps is not None and accepts(model, "steps"):
         kwargs["steps"] = args.steps
     kwargs.update(model_args(args.model_arg))
     return kwargs, replace(cfg, **overrides)
+
+
+def _plain(x: Any) -> Any:
+    """Lists as tuples, recursively, so that a value read back from a checkpoint compares equal."""
+    if isinstance(x, (list, tuple)):
+        return tuple(_plain(v) for v in x)
+    if isinstance(x, dict):
+        return {k: _plain(v) for k, v in x.items()}
+    return x
+
+
+def check_out_dir(out_dir: Path | None, resume: bool, overwrite: bool, extra: dict[str, Any]) -> None:
+    """Refuse to replace a run in ``out_dir`` (unless ``overwrite``), and to resume one that was trained with
+    another model, model arguments or dataset (naming what differs)."""
+    if out_dir is None:
+        return
+    ckpt_path = out_dir / "checkpoint.pt"
+    if not resume:
+        if ckpt_path.exists() and not overwrite:
+            raise UsageError(
+                f"--out {out_dir} already holds a run ({ckpt_path}); give --resume to continue it, "
+                "--overwrite to replace it, or another --out"
+            )
+        return
+    if not ckpt_path.exists():
+        raise UsageError(f"--resume: no checkpoint to resume from at {ckpt_path}")
+    from ..train import load_checkpoint
+
+    saved = load_checkpoint(ckpt_path).get("extra") or {}
+    keys = ("model", "model_kwargs", "dataset", "input_shape", "num_classes")
+    diff = {k: (saved.get(k), extra[k]) for k in keys if k in saved and _plain(saved[k]) != _plain(extra[k])}
+    if diff:
+        text = "; ".join(f"{k}: {a!r} in the checkpoint, {b!r} now" for k, (a, b) in diff.items())
+        raise UsageError(
+            f"--resume: {ckpt_path} was trained with other model arguments ({text}); give the same ones, "
+            "or --overwrite / another --out to start a new run"
+        )
 
 
 def train_one(
@@ -242,6 +515,7 @@ def train_one(
         "input_shape": shape,
         "num_classes": train.num_classes,
     }
+    check_out_dir(out_dir, resume, getattr(args, "overwrite", False), extra)
     result = fit(
         model, train, test, cfg, out_dir=out_dir, resume=resume, progress=not args.no_progress, extra=extra
     )

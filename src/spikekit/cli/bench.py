@@ -34,15 +34,18 @@ def parse_shape(text: str) -> tuple[int, int, int]:
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     """The flags of ``spikekit bench`` and ``benchmarks/peers.py``."""
-    ap.add_argument("--json", metavar="PATH", help="write all results as JSON")
-    ap.add_argument("--repeats", type=int, default=7, help="timed runs per measurement (median; default 7)")
-    ap.add_argument("--warmup", type=int, default=1, help="untimed runs first (default 1)")
+    c = _common
+    ap.add_argument("--json", type=c.output_file, metavar="PATH", help="write all results as JSON")
+    ap.add_argument(
+        "--repeats", type=c.positive_int, default=7, help="timed runs per measurement (median; default 7)"
+    )
+    ap.add_argument("--warmup", type=c.nonnegative_int, default=1, help="untimed runs first (default 1)")
     ap.add_argument("--shape", type=parse_shape, action="append", help="TxBxF workload (repeatable)")
     ap.add_argument("--no-grid", action="store_true", help="skip the T x B x F grid")
     ap.add_argument("--no-train", action="store_true", help="skip the original experiment's training step")
     ap.add_argument("--peers", default=",".join(PEERS), help=f"comma-separated subset of {','.join(PEERS)}")
-    ap.add_argument("--device", default="cpu", help="cpu or cuda[:N]")
-    ap.add_argument("--threads", type=int, help="torch.set_num_threads before measuring")
+    ap.add_argument("--device", type=c.device, default="cpu", help="cpu or cuda[:N]")
+    ap.add_argument("--threads", type=c.positive_int, help="torch.set_num_threads before measuring")
     ap.add_argument("--quick", action="store_true", help="small shapes, 3 repeats, no grid, no training step")
 
 

@@ -14,9 +14,19 @@ from . import _common
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("compare", help="train several models on one dataset and tabulate them")
-    p.add_argument("--models", default="seed-snn,seed-ann,spiking-mlp", help="comma-separated model names")
-    p.add_argument("--seeds", default="0", help="comma-separated seeds; mean and spread over them")
-    p.add_argument("--out", default=None, help="keep each run's checkpoint in OUT/<model>-seed<k>/")
+    p.add_argument(
+        "--models",
+        type=_common.names,
+        default="seed-snn,seed-ann,spiking-mlp",
+        help="comma-separated model names",
+    )
+    p.add_argument("--seeds", type=_common.ints, default="0", help="comma-separated seeds; mean and spread")
+    p.add_argument(
+        "--out",
+        type=_common.output_dir,
+        default=None,
+        help="keep each run's checkpoint in OUT/<model>-seed<k>/",
+    )
     p.add_argument(
         "--resume",
         action="store_true",
@@ -29,8 +39,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    seeds = [int(s) for s in str(args.seeds).split(",")]
+    models = _common.csv(args.models)
+    seeds = [int(s) for s in _common.csv(str(args.seeds))]
     _common.write_json_output(args.json, compare(args, models, seeds))
     return 0
 
@@ -41,7 +51,7 @@ def compare(args: argparse.Namespace, models: Sequence[str], seeds: Sequence[int
 
     unknown = [m for m in models if m not in MODELS]
     if unknown:
-        raise SystemExit(f"error: unknown model(s) {unknown}; valid models: {', '.join(MODELS)}")
+        raise _common.UsageError(f"unknown model(s) {unknown}; valid models: {', '.join(MODELS)}")
     train, test = _common.load_data(args)
     print(
         f"dataset {args.dataset}: {len(train)} training and {len(test)} test samples, "

@@ -19,23 +19,33 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--dataset", default="digits")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--download", action="store_true")
-    p.add_argument("--train-limit", type=int, default=None)
-    p.add_argument("--test-limit", type=int, default=None)
+    c = _common
+    p.add_argument("--train-limit", type=c.positive_int, default=None)
+    p.add_argument("--test-limit", type=c.positive_int, default=None)
     p.add_argument("--ann", choices=list(ANNS), default="cnn")
-    p.add_argument("--ann-checkpoint", default=None, help="a state dict saved before with --save-ann")
-    p.add_argument("--save-ann", default=None, metavar="PATH")
-    p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument(
+        "--ann-checkpoint",
+        type=c.existing_file,
+        default=None,
+        help="a state dict saved before with --save-ann",
+    )
+    p.add_argument("--save-ann", type=c.output_file, default=None, metavar="PATH")
+    p.add_argument("--epochs", type=c.positive_int, default=3)
+    p.add_argument("--batch-size", type=c.positive_int, default=128)
+    p.add_argument("--lr", type=c.learning_rate, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--steps", default="32,64,128,256", help="comma-separated T values")
-    p.add_argument("--percentile", type=float, default=99.99, help="normalisation percentile (100 = max)")
-    p.add_argument("--calibration", type=int, default=1000, help="training images used for normalisation")
+    p.add_argument("--steps", type=c.positive_ints, default="32,64,128,256", help="comma-separated T values")
+    p.add_argument(
+        "--percentile", type=c.percentile_float, default=99.99, help="normalisation percentile (100 = max)"
+    )
+    p.add_argument(
+        "--calibration", type=c.positive_int, default=1000, help="training images used for normalisation"
+    )
     p.add_argument("--no-bias", action="store_true", help="bias-free conversion")
-    p.add_argument("--eval-batch-size", type=int, default=500)
-    p.add_argument("--device", default="cpu")
+    p.add_argument("--eval-batch-size", type=c.positive_int, default=500)
+    p.add_argument("--device", type=c.device, default="cpu")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--json", default=None, metavar="PATH")
+    p.add_argument("--json", type=c.output_file, default=None, metavar="PATH")
     p.set_defaults(func=run)
     return p
 
@@ -111,7 +121,7 @@ def run_convert(
 
     from .. import data
     from .._checks import check_positive_int
-    from .._io import save_torch
+    from .._io import load_checkpoint, save_checkpoint
     from ..convert import accuracy_over_time, ann_accuracy, check_steps, convert
     from ..train import TrainConfig, fit
 
@@ -129,7 +139,17 @@ def run_convert(
     model = build_ann(ann, shape, train.num_classes, bias)
     t0 = time.perf_counter()
     if ann_checkpoint:
-        model.load_state_dict(torch.load(ann_checkpoint, map_location="cpu", weights_only=True))
+        state = load_checkpoint(ann_checkpoint)
+        if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+            raise ValueError(f"--ann-checkpoint {ann_checkpoint} is not a state dict saved with --save-ann")
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as err:
+            first = str(err).strip().splitlines()[0]
+            raise ValueError(
+                f"--ann-checkpoint {ann_checkpoint} does not fit a {ann!r} ANN on {dataset} ({first}); "
+                "give the --ann and --dataset it was saved with"
+            ) from None
         trained = f"loaded from {ann_checkpoint}"
     else:
         cfg = TrainConfig(
@@ -138,7 +158,7 @@ def run_convert(
         fit(model, train, None, cfg, progress=progress is not False)
         trained = f"trained {epochs} epoch(s) in {time.perf_counter() - t0:.0f} s"
     if save_ann:
-        save_torch(model.state_dict(), save_ann)
+        save_checkpoint(model.state_dict(), save_ann)
     model = model.cpu().eval()
     ann_acc = ann_accuracy(model, test, device=device)
     t1 = time.perf_counter()

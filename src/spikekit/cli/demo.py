@@ -14,7 +14,12 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     _common.add_data_args(p)
     _common.add_train_args(p)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="keep each run's checkpoint in OUT/<model>-seed<k>/")
+    p.add_argument(
+        "--out",
+        type=_common.output_dir,
+        default=None,
+        help="keep each run's checkpoint in OUT/<model>-seed<k>/",
+    )
     p.set_defaults(func=run, dataset="digits", resume=False)
     return p
 

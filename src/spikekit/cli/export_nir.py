@@ -13,13 +13,23 @@ from . import _common
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("export-nir", help="export a trained model to a NIR file (and verify it)")
-    p.add_argument("--checkpoint", required=True, help="checkpoint.pt, or the train --out folder")
-    p.add_argument("--out", required=True, help="the .nir file to write")
-    p.add_argument("--dt", type=float, default=1e-4, help="time step in seconds for NIR's time constants")
+    p.add_argument(
+        "--checkpoint",
+        type=_common.existing_path,
+        required=True,
+        help="checkpoint.pt, or the train --out folder",
+    )
+    p.add_argument("--out", type=_common.output_file, required=True, help="the .nir file to write")
+    p.add_argument(
+        "--dt",
+        type=_common.positive_float,
+        default=1e-4,
+        help="time step in seconds for NIR's time constants",
+    )
     p.add_argument("--no-readout", action="store_true", help="end the graph at the output layer's current")
-    p.add_argument("--verify-batch", type=int, default=4)
+    p.add_argument("--verify-batch", type=_common.positive_int, default=4)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", default=None, metavar="PATH")
+    p.add_argument("--json", type=_common.output_file, default=None, metavar="PATH")
     p.set_defaults(func=run)
     return p
 

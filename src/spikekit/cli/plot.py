@@ -18,15 +18,20 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     plots = parser.add_subparsers(dest="what", required=True, metavar="WHAT")
     p = plots.add_parser("model", help="what every layer of a trained model did on one test image")
-    p.add_argument("--checkpoint", required=True, help="checkpoint.pt written by spikekit train --out")
+    p.add_argument(
+        "--checkpoint",
+        type=_common.existing_file,
+        required=True,
+        help="checkpoint.pt written by spikekit train",
+    )
     p.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--index", type=int, default=0, help="which test image")
-    p.add_argument("--fields", type=int, default=25, help="receptive fields to draw")
-    p.add_argument("--out", default="plots", help="output folder")
+    p.add_argument("--index", type=_common.nonnegative_int, default=0, help="which test image")
+    p.add_argument("--fields", type=_common.positive_int, default=25, help="receptive fields to draw")
+    p.add_argument("--out", type=_common.output_dir, default="plots", help="output folder")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-gif", action="store_true")
-    p.add_argument("--json", default=None, metavar="PATH")
+    p.add_argument("--json", type=_common.output_file, default=None, metavar="PATH")
     p.set_defaults(func=run)
 
     p = plots.add_parser("events", help="an event recording as a GIF, an x-y-t scatter, frames or a raster")
@@ -44,13 +49,27 @@ def add_plot_events_arguments(p: argparse.ArgumentParser) -> None:
         "(e.g. nmnist-small:train:0, shd:test:3; found through --data-dir / $SPIKEKIT_DATA)",
     )
     p.add_argument("--data-dir", default=None, help="folder with the dataset (for DATASET:SPLIT:INDEX)")
-    p.add_argument("--index", type=int, default=0, help="recording index in an SHD .h5 file")
+    p.add_argument(
+        "--index", type=_common.nonnegative_int, default=0, help="recording index in an SHD .h5 file"
+    )
     p.add_argument("--kind", choices=KINDS, default="all", help="which plot(s); default: all that apply")
-    p.add_argument("--out", default=".", help="folder for the files (<name>.gif, <name>-xyt.png, ...)")
-    p.add_argument("--time-window", type=float, default=10_000.0, help="animation: microseconds per frame")
-    p.add_argument("--fps", type=int, default=10, help="animation: frames per second")
-    p.add_argument("--bins", type=int, default=8, help="frame grid: number of time bins")
-    p.add_argument("--json", default=None, metavar="PATH", help="write what was drawn as JSON")
+    p.add_argument(
+        "--out",
+        type=_common.output_dir,
+        default=".",
+        help="folder for the files (<name>.gif, <name>-xyt.png, ...)",
+    )
+    p.add_argument(
+        "--time-window",
+        type=_common.positive_float,
+        default=10_000.0,
+        help="animation: microseconds per frame",
+    )
+    p.add_argument("--fps", type=_common.positive_int, default=10, help="animation: frames per second")
+    p.add_argument("--bins", type=_common.positive_int, default=8, help="frame grid: number of time bins")
+    p.add_argument(
+        "--json", type=_common.output_file, default=None, metavar="PATH", help="write what was drawn as JSON"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -150,6 +169,8 @@ def plot_events_command(args: argparse.Namespace) -> dict[str, Any]:
     from ..plot.events import plot_recording
 
     events, kind, name = load_sample(args.sample, args.data_dir, args.index)
+    if len(events) == 0:
+        raise ValueError(f"SAMPLE {args.sample!r} holds no events: nothing to draw")
     plots = None
     if args.kind != "all":
         if (args.kind == "raster") != (kind == "cochlea"):

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._io import load_checkpoint, save_checkpoint, write_json
 from .._io import progress as progress_bar
-from .._io import save_torch, write_json
 from . import _common
 
 if TYPE_CHECKING:
@@ -35,26 +35,40 @@ CHECKPOINT_FORMAT = "spikekit.diehl_cook/1"
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser("stdp", help="unsupervised STDP learning: Diehl & Cook's network")
-    p.add_argument("--neurons", type=int, default=100, help="excitatory neurons")
+    c = _common
+    p.add_argument("--neurons", type=c.positive_int, default=100, help="excitatory neurons")
     p.add_argument("--dataset", default="mnist-10k", help="mnist-10k | mnist | fashion-mnist | idx | digits")
     p.add_argument("--data-dir", default=None)
     p.add_argument("--download", action="store_true")
-    p.add_argument("--epochs", type=int, default=1)
-    p.add_argument("--batch", type=int, default=10, help="images presented at once (see docs/diehl_cook.md)")
-    p.add_argument("--mode", default="batch", help="batch (parallel presentation) or online (sequential)")
-    p.add_argument("--train-limit", type=int, default=None)
-    p.add_argument("--test-limit", type=int, default=None)
+    p.add_argument("--epochs", type=c.positive_int, default=1)
+    p.add_argument(
+        "--batch", type=c.positive_int, default=10, help="images presented at once (see docs/diehl_cook.md)"
+    )
+    p.add_argument(
+        "--mode",
+        choices=["batch", "online"],
+        default="batch",
+        help="batch (parallel presentation) or online (sequential)",
+    )
+    p.add_argument("--train-limit", type=c.positive_int, default=None)
+    p.add_argument("--test-limit", type=c.positive_int, default=None)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="folder for checkpoints, plots and results")
-    p.add_argument("--resume", action="store_true")
+    p.add_argument("--out", type=c.output_dir, default=None, help="folder for checkpoints, plots and results")
+    p.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--json", default=None, metavar="PATH")
+    p.add_argument("--json", type=c.output_file, default=None, metavar="PATH")
     p.set_defaults(func=run)
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.out and not args.resume and not args.overwrite and (Path(args.out) / "checkpoint.pt").exists():
+        raise _common.UsageError(
+            f"--out {args.out} already holds a run (checkpoint.pt); give --resume to continue it, "
+            "--overwrite to replace it, or another --out"
+        )
     res = run_stdp(
         args.neurons,
         args.dataset,
@@ -166,7 +180,7 @@ def train_diehl_cook(
     pos = {"epoch": 0, "pos": 0, "round": 0, "seen": 0, "presentations": 0}
     queue, history, spent, resumed_from = RetryQueue.empty(device), [], 0.0, None
     if resume and checkpoint is not None and Path(checkpoint).exists():
-        ck = torch.load(checkpoint, map_location="cpu", weights_only=False)
+        ck = load_checkpoint(checkpoint, map_location="cpu")
         _check_checkpoint(ck, model, run_key, checkpoint)
         model.load_state_dict(ck["state_dict"])
         pos, history, spent = dict(ck["position"]), ck["history"], ck["seconds"]
@@ -189,7 +203,7 @@ def train_diehl_cook(
         history.append(_snapshot(model, pos["seen"]))
         if checkpoint is None:
             return
-        save_torch(
+        save_checkpoint(
             {
                 "format": CHECKPOINT_FORMAT,
                 "config": model.config(),
@@ -433,7 +447,7 @@ def run_stdp(
         "files": {},
     }
     if out is not None:
-        save_torch(model.state_dict(), out / "model.pt")
+        save_checkpoint(model.state_dict(), out / "model.pt")
         result["files"]["checkpoint"] = str(ckpt)
         result["files"]["model"] = str(out / "model.pt")
         if plots:

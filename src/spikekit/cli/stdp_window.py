@@ -13,26 +13,34 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "stdp-window", help="does backpropagation engender STDP? (controlled or in a network)"
     )
-    p.add_argument("--neurons", default="RefractoryLIF,LIF")
-    p.add_argument("--surrogates", default="atan,sigmoid,fast_sigmoid,triangle,rectangle,straight_through")
-    p.add_argument("--losses", default="post,all,rate")
+    c = _common
+    p.add_argument("--neurons", type=c.names, default="RefractoryLIF,LIF")
+    p.add_argument(
+        "--surrogates", type=c.names, default="atan,sigmoid,fast_sigmoid,triangle,rectangle,straight_through"
+    )
+    p.add_argument("--losses", type=c.names, default="post,all,rate")
     p.add_argument("--remedies", default="weight_decay,after_potential", help='comma list, "" for none')
-    p.add_argument("--decay", type=float, default=0.9)
-    p.add_argument("--threshold", type=float, default=1.0)
-    p.add_argument("--max-dt", type=int, default=30)
-    p.add_argument("--steps-after", type=int, default=50)
-    p.add_argument("--weight", type=float, default=0.05)
-    p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--after-potential-tau", type=float, default=20.0)
-    p.add_argument("--after-potential-scale", type=float, default=1.0)
-    p.add_argument("--target-rate", type=float, default=0.8)
-    p.add_argument("--checkpoint", default=None, help="in-network mode: a model trained by spikekit train")
+    p.add_argument("--decay", type=c.unit_float, default=0.9)
+    p.add_argument("--threshold", type=c.positive_float, default=1.0)
+    p.add_argument("--max-dt", type=c.positive_int, default=30)
+    p.add_argument("--steps-after", type=c.positive_int, default=50)
+    p.add_argument("--weight", type=c.finite_float, default=0.05)
+    p.add_argument("--weight-decay", type=c.nonnegative_float, default=0.05)
+    p.add_argument("--after-potential-tau", type=c.positive_float, default=20.0)
+    p.add_argument("--after-potential-scale", type=c.finite_float, default=1.0)
+    p.add_argument("--target-rate", type=c.unit_float, default=0.8)
+    p.add_argument(
+        "--checkpoint",
+        type=c.existing_file,
+        default=None,
+        help="in-network mode: a model trained by spikekit train",
+    )
     p.add_argument("--dataset", default=None, help="in-network mode: dataset (default: the checkpoint's)")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--batch-size", type=c.positive_int, default=64)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--figure", default=None, metavar="PATH")
-    p.add_argument("--json", default=None, metavar="PATH")
+    p.add_argument("--figure", type=c.figure_file, default=None, metavar="PATH", help=".png, .svg or .pdf")
+    p.add_argument("--json", type=c.output_file, default=None, metavar="PATH")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
     return p

@@ -15,7 +15,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     _common.add_data_args(p)
     _common.add_train_args(p)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="folder for checkpoint.pt and metrics.jsonl")
+    p.add_argument(
+        "--out", type=_common.output_dir, default=None, help="folder for checkpoint.pt and metrics.jsonl"
+    )
     p.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
     p.set_defaults(func=run)
     return p

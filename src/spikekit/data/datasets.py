@@ -11,6 +11,7 @@ from typing import Any, Literal, overload
 import torch
 from torch.utils.data import TensorDataset
 
+from .._checks import check_finite
 from .fetch import download as _download
 from .fetch import verify_file
 from .idx import parse_idx, read_bytes
@@ -75,6 +76,7 @@ class ImageDataset(TensorDataset):
             )
         if len(images) != len(targets):
             raise ValueError(f"images and targets must have the same N, got {len(images)} and {len(targets)}")
+        check_finite(images, "images")
         if len(targets) and int(targets.min()) < 0:
             raise ValueError(f"targets must be class indices >= 0, got minimum {int(targets.min())}")
         if classes is None:
@@ -410,12 +412,13 @@ def load(
         if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n <= 0):
             raise ValueError(f"{what} must be None or an int >= 1, got {n!r}")
     if DATASETS.info(key)["kind"] == "event":
-        from .events.frames import load_frames  # Tonic and the event code load only for event data
+        from .events.frames import check_binning, load_frames  # Tonic and event code: event data only
 
         if time_bins is not None and time_window is not None:
             raise ValueError(
                 f"give time_bins or time_window, not both; got {time_bins!r} and {time_window!r}"
             )
+        check_binning(time_bins, time_window, bins_name="time_bins")
         return load_frames(
             key,
             root,

@@ -23,7 +23,7 @@ import torch
 
 from .. import _io
 
-__all__ = ["read_idx", "write_idx", "read_bytes", "parse_idx"]
+__all__ = ["read_idx", "write_idx", "read_bytes", "read_file", "parse_idx"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -40,6 +40,22 @@ _CODES: dict[torch.dtype, int] = {torch_dtype: code for code, (_, torch_dtype, _
 _ACCEPTED = ", ".join(f"0x{code:02X} ({name})" for code, (_, _, name) in _TYPES.items())
 
 
+def read_file(path: str | os.PathLike, what: str = "file") -> bytes:
+    """The bytes of ``path``; a missing file, a folder or an unreadable file raises an ``OSError`` whose
+    message names the path and ``what`` was expected there (e.g. ``"an IDX file"``)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or a path to {what}, got {type(path).__name__}")
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not {what}")
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: no such file (expected {what})") from None
+    except OSError as err:
+        raise OSError(f"{path}: cannot read {what}: {err.strerror or err}") from err
+
+
 def read_bytes(path: str | os.PathLike) -> bytes:
     """Return the content of ``path``, decompressed if it is gzip data.
 
@@ -54,7 +70,7 @@ def read_bytes(path: str | os.PathLike) -> bytes:
         ValueError: if the file starts like gzip data but is truncated or corrupt.
     """
     path = Path(path)
-    raw = path.read_bytes()
+    raw = read_file(path, "an IDX file")
     if not raw.startswith(_GZIP_MAGIC):
         return raw
     try:

@@ -30,6 +30,7 @@ __all__ = [
     "DatasetSpec",
     "EventSpec",
     "cache_dir",
+    "check_root",
     "dataset_kind",
     "download_dir",
     "find_file",
@@ -294,16 +295,33 @@ def _env_dirs() -> list[Path]:
     return [Path(part).expanduser() for part in value.split(os.pathsep) if part]
 
 
+def check_root(root: str | os.PathLike | None) -> Path | None:
+    """``root`` as a path; ``NotADirectoryError`` when it names an existing file (a folder is expected)."""
+    if root is None:
+        return None
+    if not isinstance(root, (str, os.PathLike)):
+        raise TypeError(f"root must be a folder path (str or Path) or None, got {type(root).__name__}")
+    path = Path(root).expanduser()
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(
+            f"root {path} is a file, not a folder; give the dataset folder or the folder above it"
+        )
+    return path
+
+
 def search_paths(name: str, root: str | os.PathLike | None = None) -> list[Path]:
     """Folders searched for dataset ``name``, in order.
 
     ``root`` itself and ``root/<name>`` (the folder or its parent), then ``$SPIKEKIT_DATA/<name>``
     (``SPIKEKIT_DATA`` may list several folders, separated by ``os.pathsep``), then
     ``<cache_dir()>/<name>``, then ``/usr/share/datasets/<name>``.
+
+    Raises:
+        NotADirectoryError: ``root`` is an existing file.
     """
     paths: list[Path] = []
+    root = check_root(root)
     if root is not None:
-        root = Path(root).expanduser()
         paths += [root, root / name]
     paths += [d / name for d in _env_dirs()]
     paths += [cache_dir() / name, SYSTEM_DATA_DIR / name]
@@ -320,8 +338,8 @@ def download_dir(name: str, root: str | os.PathLike | None = None) -> Path:
     ``root`` if its last component is ``name``, else ``root/<name>``; without ``root``, the first
     folder of ``$SPIKEKIT_DATA`` plus ``/<name>``; otherwise ``<cache_dir()>/<name>``.
     """
+    root = check_root(root)
     if root is not None:
-        root = Path(root).expanduser()
         return root if root.name == name else root / name
     env = _env_dirs()
     return (env[0] if env else cache_dir()) / name

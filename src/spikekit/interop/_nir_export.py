@@ -328,7 +328,15 @@ def export_model(model: nn.Module, sample: torch.Tensor, dt: float, include_read
         for i, step in enumerate(steps):
             _readout_check(step)
             emit = _emitter(step)
-            y = apply(step, x)
+            try:
+                y = apply(step, x)
+            except RuntimeError as err:
+                if type(err) is not RuntimeError:  # out of memory and the like: not a shape problem
+                    raise
+                raise ValueError(
+                    f"export: {_what(step)} cannot run on its input of shape {tuple(x.shape)} (from sample "
+                    f"of shape {tuple(sample.shape)}); give a sample the model takes: {err}"
+                ) from err
             base = (step.name or f"layer{i}").strip(".")
             for suffix, node in emit(step, tuple(x.shape[2:]), tuple(y.shape[2:]), ctx):
                 key = f"{base}.{suffix}" if suffix else base

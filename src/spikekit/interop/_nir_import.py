@@ -80,12 +80,59 @@ def _decay(key: str, node: Any, tau: Any, dt: float, name: str = "tau") -> np.nd
     return beta
 
 
+def _check_values(key: str, node: Any) -> None:
+    """Every array a node holds must be numbers, and finite: a graph with a NaN weight or threshold imports
+    to a module that computes NaN."""
+    for field, value in vars(node).items():
+        if field in ("metadata", "input_type", "output_type") or value is None or isinstance(value, str):
+            continue
+        if not isinstance(value, np.ndarray | list | tuple | int | float | np.number):
+            continue
+        try:
+            arr = np.asarray(value)
+        except ValueError as err:  # a ragged list
+            raise ValueError(
+                f"import_: node {key!r} ({type(node).__name__}): {field} is not an array ({err})"
+            ) from err
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(
+                f"import_: node {key!r} ({type(node).__name__}): {field} must hold numbers, got {arr.dtype} "
+                "values"
+            )
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            n_nan, n_inf = int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
+            raise ValueError(
+                f"import_: node {key!r} ({type(node).__name__}): {field} must be finite, got {n_nan} NaN and "
+                f"{n_inf} infinite value(s) of {arr.size}"
+            )
+
+
+def _same_shape(key: str, node: Any, *fields: str) -> None:
+    """The per-neuron parameters of a neuron node must share one shape (NIR's rule)."""
+    shapes = {f: np.shape(getattr(node, f)) for f in fields if getattr(node, f, None) is not None}
+    if len(set(shapes.values())) > 1:
+        listing = ", ".join(f"{f} {shape}" for f, shape in shapes.items())
+        raise ValueError(
+            f"import_: node {key!r} ({type(node).__name__}): its parameters must have one shape (one value "
+            f"per neuron), got {listing}"
+        )
+
+
 # --- stateless nodes -----------------------------------------------------------------------------------
 def _affine(key, node, ctx) -> nn.Module:
     w = np.asarray(node.weight)
     if w.ndim != 2:
         raise ValueError(f"import_: node {key!r} ({type(node).__name__}) has a {w.ndim}-d weight; 2-d only")
+    if w.size == 0:
+        raise ValueError(
+            f"import_: node {key!r} ({type(node).__name__}) has an empty weight of shape {w.shape}"
+        )
     bias = getattr(node, "bias", None)
+    if bias is not None and np.shape(bias) != (w.shape[0],):
+        raise ValueError(
+            f"import_: node {key!r} ({type(node).__name__}): its bias must have shape ({w.shape[0]},), one "
+            f"value per output of its weight {w.shape}, got {np.shape(bias)}"
+        )
     layer = nn.Linear(w.shape[1], w.shape[0], bias=bias is not None, dtype=ctx["dtype"])
     with torch.no_grad():
         layer.weight.copy_(_t(w, ctx["dtype"]))
@@ -97,6 +144,17 @@ def _affine(key, node, ctx) -> nn.Module:
 def _conv(key, node, ctx) -> nn.Module:
     w = np.asarray(node.weight)
     cls = nn.Conv2d if isinstance(node, nir.Conv2d) else nn.Conv1d
+    dims = 4 if cls is nn.Conv2d else 3
+    if w.ndim != dims or w.size == 0:
+        raise ValueError(
+            f"import_: node {key!r} ({type(node).__name__}) needs a non-empty {dims}-d weight "
+            f"[out, in / groups, kernel...], got shape {w.shape}"
+        )
+    if node.bias is not None and np.shape(node.bias) != (w.shape[0],):
+        raise ValueError(
+            f"import_: node {key!r} ({type(node).__name__}): its bias must have shape ({w.shape[0]},), got "
+            f"{np.shape(node.bias)}"
+        )
     pad = node.padding if isinstance(node.padding, str) else tuple(np.atleast_1d(node.padding).tolist())
     conv = cls(
         w.shape[1] * int(node.groups),
@@ -155,6 +213,7 @@ def _restorer(meta: dict[str, Any]) -> NeuronSpec | None:
 def _if(key, node, ctx) -> nn.Module:
     """``dv/dt = r I``: ``v += (r dt) x``; spikekit's IF on the membrane ``v / (r dt)``."""
     dt = ctx["dt"]
+    _same_shape(key, node, "r", "v_threshold", "v_reset")
     gain = _gain(node.r, dt)
     cls = neuron_for("leaky", type(node).__name__)
     if isinstance(node, nir.I):
@@ -168,6 +227,7 @@ def _if(key, node, ctx) -> nn.Module:
 def _lif(key, node, ctx) -> nn.Module:
     """``tau dv/dt = v_leak - v + r I``: ``v = beta v + g x``, ``beta = 1 - dt/tau``, ``g = r dt / tau``."""
     dt = ctx["dt"]
+    _same_shape(key, node, "tau", "r", "v_leak", "v_threshold", "v_reset")
     _zero(key, node, "v_leak")
     beta = _decay(key, node, node.tau, dt)
     gain = _gain(node.r, dt, 1.0 / np.asarray(node.tau, np.float64))
@@ -209,6 +269,7 @@ def _restore(spec: NeuronSpec, beta: np.ndarray, v_threshold: np.ndarray, meta: 
 def _cuba(key, node, ctx) -> nn.Module:
     """Current ``i = alpha i + (w_in dt / tau_syn) x``; membrane ``v = beta v + (r dt / tau_mem) i``."""
     dt = ctx["dt"]
+    _same_shape(key, node, "tau_syn", "tau_mem", "r", "w_in", "v_leak", "v_threshold", "v_reset")
     _zero(key, node, "v_leak")
     alpha = _decay(key, node, node.tau_syn, dt, "tau_syn")
     beta = _decay(key, node, node.tau_mem, dt, "tau_mem")
@@ -344,6 +405,37 @@ def _group_recurrent(graph: Any) -> Any:
     return nodes, edges
 
 
+def _reach(start: str, edges: list[tuple[str, str]], forward: bool = True) -> set[str]:
+    seen, todo = {start}, [start]
+    while todo:
+        n = todo.pop()
+        for a, b in edges:
+            src, dst = (a, b) if forward else (b, a)
+            if src == n and dst not in seen:
+                seen.add(dst)
+                todo.append(dst)
+    return seen
+
+
+def _check_connected(nodes: dict[str, Any], edges: list[tuple[str, str]], start: str, end: str) -> None:
+    """Every node lies on a path from the Input to the Output: a node nothing feeds would run on no input, and
+    one that feeds nothing would be dropped without a word."""
+    if not any(b == end for _, b in edges):
+        raise ValueError(f"import_: the Output node {end!r} has no incoming edge; nothing would be returned")
+    fed, feeding = _reach(start, edges), _reach(end, edges, forward=False)
+    for key in nodes:
+        if key not in fed:
+            raise ValueError(
+                f"import_: node {key!r} ({type(nodes[key]).__name__}) cannot be reached from the Input node "
+                f"{start!r}; every node must lie on a path from the Input to the Output"
+            )
+        if key not in feeding:
+            raise ValueError(
+                f"import_: node {key!r} ({type(nodes[key]).__name__}) does not lead to the Output node "
+                f"{end!r}; every node must lie on a path from the Input to the Output"
+            )
+
+
 def _safe(name: str, taken: set[str]) -> str:
     base = name.replace(".", "_") or "node"
     out = base
@@ -376,6 +468,7 @@ def _build(graph: Any, ctx: dict[str, Any]) -> nn.Module:
     for a, b in edges:
         if a not in nodes or b not in nodes:
             raise ValueError(f"import_: edge ({a!r}, {b!r}) names a node the graph does not have")
+    _check_connected(nodes, edges, inputs[0], outputs[0])
     order = _order(list(nodes), edges, inputs[0])
     if order is None:
         raise ValueError(
@@ -392,6 +485,7 @@ def _build(graph: Any, ctx: dict[str, Any]) -> nn.Module:
                 has_cycle = _order(list(node.nodes), [tuple(e) for e in node.edges], "") is None
                 modules[key] = _recurrent(key, node, ctx) if has_cycle else _build(node, ctx)
             else:
+                _check_values(key, node)
                 modules[key] = MAPPERS[type(node)](key, node, ctx)
         except ValueError as err:
             msg = str(err)

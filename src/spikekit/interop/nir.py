@@ -55,6 +55,8 @@ when a membrane equals its threshold exactly.
 
 from __future__ import annotations
 
+import io
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -67,7 +69,8 @@ try:
 except ImportError as err:  # pragma: no cover - exercised only without the optional dependency
     raise ImportError("spikekit.interop.nir needs the 'nir' package: pip install nir") from err
 
-from .._checks import check_positive_int, check_tensor
+from .. import _io
+from .._checks import check_positive_int, check_range, check_tensor
 from ._nir_export import export_model
 from ._nir_import import SUPPORTED, import_graph
 
@@ -87,15 +90,33 @@ __all__ = [
 ]
 
 DEFAULT_DT = 1e-4  # seconds per step, snnTorch's fixed NIR time step
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _check_dt(dt: Any) -> float:
+    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt <= 0:
+        raise ValueError(f"dt must be a float > 0 and finite (seconds per step), got {dt!r}")
+    return float(dt)
 
 
 def decay_to_tau(decay: float | torch.Tensor, dt: float = DEFAULT_DT):
-    """NIR's time constant for a per-step decay: ``tau = dt / (1 - decay)`` (``decay`` in [0, 1))."""
-    return dt / (1 - decay)
+    """NIR's time constant for a per-step decay: ``tau = dt / (1 - decay)`` (``decay`` in [0, 1)).
+
+    Raises:
+        ValueError: a decay outside [0, 1) (1 has no finite time constant), a ``dt`` that is not > 0.
+    """
+    check_range(decay, "decay_to_tau: decay", 0.0, 1.0, high_open=True)
+    return _check_dt(dt) / (1 - decay)
 
 
 def tau_to_decay(tau: float | torch.Tensor, dt: float = DEFAULT_DT):
-    """The per-step decay of a forward-Euler step ``dt`` of ``tau dv/dt = -v``: ``1 - dt / tau``."""
+    """The per-step decay of a forward-Euler step ``dt`` of ``tau dv/dt = -v``: ``1 - dt / tau``.
+
+    Raises:
+        ValueError: ``tau < dt`` (a negative decay: the Euler step is unstable), a ``dt`` that is not > 0.
+    """
+    dt = _check_dt(dt)
+    check_range(tau, f"tau_to_decay: tau (seconds, at least dt = {dt:g})", dt, math.inf, high_open=True)
     return 1 - dt / tau
 
 
@@ -151,10 +172,16 @@ def import_(
         graph = read(graph)
     if dt is None:
         meta = getattr(graph, "metadata", None) or {}
-        dt = float(meta.get("spikekit.dt", DEFAULT_DT))
-    if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not dt > 0:
-        raise ValueError(f"dt must be a float > 0 (seconds per step), got {dt!r}")
-    return import_graph(graph, float(dt), dtype)
+        try:
+            dt = float(meta.get("spikekit.dt", DEFAULT_DT))
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"import_: the graph's metadata 'spikekit.dt' must be a number, got {meta['spikekit.dt']!r}; "
+                "pass dt=..."
+            ) from None
+    if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
+        raise TypeError(f"dtype must be a floating torch.dtype (e.g. torch.float64) or None, got {dtype!r}")
+    return import_graph(graph, _check_dt(dt), dtype)
 
 
 def write(graph: nir.NIRGraph, path: str | os.PathLike) -> Path:
@@ -162,17 +189,51 @@ def write(graph: nir.NIRGraph, path: str | os.PathLike) -> Path:
     if not isinstance(graph, nir.NIRNode):
         raise TypeError(f"write: graph must be a NIR graph (from export), got {type(graph).__name__}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nir.write(path, graph)
-    return path
+    if path.is_dir():
+        raise IsADirectoryError(f"write: {path} is a folder; give a file name such as model.nir")
+    buffer = io.BytesIO()  # built in memory, then written atomically: never half a file under `path`
+    try:
+        nir.write(buffer, graph)
+    except Exception as err:  # noqa: BLE001 - nir/h5py raise many types on a graph they cannot store
+        raise ValueError(f"write: nir could not serialise the graph for {path}: {err}") from err
+    return _io.atomic_write_bytes(path, buffer.getvalue())
 
 
 def read(path: str | os.PathLike) -> nir.NIRGraph:
-    """Read a ``.nir`` file (``nir.read``)."""
+    """Read a ``.nir`` file (``nir.read``).
+
+    Raises:
+        FileNotFoundError / IsADirectoryError: no file at ``path``, or a folder.
+        ValueError: the file is empty, not HDF5, truncated, or HDF5 that does not hold a NIR graph nir can
+            read (the message names the file and says what nir or h5py found).
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"read: path must be a str or a path, got {type(path).__name__}")
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a NIR file; give the .nir file inside it")
     if not path.is_file():
         raise FileNotFoundError(f"no NIR file at {path}")
-    return nir.read(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise ValueError(f"{path}: empty file (0 bytes), not a NIR file; write it again")
+    with open(path, "rb") as f:  # the signature is at 0, or after a user block of 512, 1024, 2048, ... bytes
+        start = f.read(1 << 16)
+    head = start[: len(_HDF5_SIGNATURE)]
+    offsets = [0] + [1 << k for k in range(9, 16)]
+    if not any(start[o : o + len(_HDF5_SIGNATURE)] == _HDF5_SIGNATURE for o in offsets):
+        raise ValueError(
+            f"{path}: not a NIR file: NIR files are HDF5, which start with the bytes {_HDF5_SIGNATURE!r}; "
+            f"this one starts with {head!r}"
+        )
+    try:
+        return nir.read(path)
+    except Exception as err:  # noqa: BLE001 - h5py and nir raise OSError, KeyError, AssertionError, ...
+        raise ValueError(
+            f"{path}: not a readable NIR graph ({type(err).__name__}: "
+            f"{str(err) or 'nir refused a node: an unknown node type or a malformed node'}); the file is "
+            "truncated, corrupt or HDF5 of another kind"
+        ) from err
 
 
 def save(model: nn.Module, sample: torch.Tensor, path: str | os.PathLike, **kwargs: Any) -> nir.NIRGraph:

@@ -8,6 +8,10 @@ spikes equal the reference loop's bit for bit. Compiled with ``-ffp-contract=off
 multiply-add is fused (and ``-fno-trapping-math``, which lets GCC vectorize the compare-and-select loops;
 it changes no result). The math of the backward passes is documented in
 :mod:`spikekit.kernels.torch_engine`.
+
+Every entry function first checks (``TORCH_CHECK``) the rank, size, dtype, device and contiguity of every
+tensor it indexes, so that even a direct call with mis-sized tensors raises instead of writing out of bounds
+(:mod:`spikekit.kernels._validate` checks the same in Python before, with the argument's name).
 """
 
 SOURCE = r"""
@@ -66,6 +70,52 @@ inline const T* ptr_or_null(const std::optional<at::Tensor>& t) {
   return (t.has_value() && t->defined()) ? t->data_ptr<T>() : nullptr;
 }
 
+// ---- bounds checks: every tensor a kernel indexes has the size the loops assume -----------------------
+// (the Python entry points check the same first, with friendlier messages; these make a direct call safe)
+inline void check_x(const at::Tensor& x, const char* fn) {
+  TORCH_CHECK(x.defined() && x.dim() == 2, "spikekit C++ engine ", fn, ": x must be [T, M], got ",
+              x.defined() ? x.sizes() : at::IntArrayRef{});
+  TORCH_CHECK(x.device().is_cpu() && x.is_contiguous(), "spikekit C++ engine ", fn,
+              ": x must be a contiguous CPU tensor");
+}
+
+inline void check_seq(const at::Tensor& t, const at::Tensor& x, const char* fn, const char* name) {
+  TORCH_CHECK(t.defined() && t.dim() == 2 && t.size(0) == x.size(0) && t.size(1) == x.size(1),
+              "spikekit C++ engine ", fn, ": ", name, " must be [T, M] = ", x.sizes(), ", got ",
+              t.defined() ? t.sizes() : at::IntArrayRef{});
+  TORCH_CHECK(t.device().is_cpu() && t.is_contiguous() && t.scalar_type() == x.scalar_type(),
+              "spikekit C++ engine ", fn, ": ", name, " must be a contiguous CPU tensor of x's dtype ",
+              x.scalar_type(), ", got ", t.scalar_type());
+}
+
+inline void check_vec(const at::Tensor& t, int64_t M, at::ScalarType dtype, const char* fn,
+                      const char* name) {
+  TORCH_CHECK(t.defined() && t.numel() == M, "spikekit C++ engine ", fn, ": ", name, " must hold M = ", M,
+              " values (one per neuron), got ", t.defined() ? t.numel() : 0);
+  TORCH_CHECK(t.device().is_cpu() && t.is_contiguous() && t.scalar_type() == dtype, "spikekit C++ engine ",
+              fn, ": ", name, " must be a contiguous CPU tensor of dtype ", dtype, ", got ", t.scalar_type());
+}
+
+inline void check_opt_seq(const std::optional<at::Tensor>& t, const at::Tensor& x, const char* fn,
+                          const char* name) {
+  if (t.has_value() && t->defined()) check_seq(*t, x, fn, name);
+}
+
+inline void check_opt_vec(const std::optional<at::Tensor>& t, int64_t M, at::ScalarType dtype, const char* fn,
+                          const char* name) {
+  if (t.has_value() && t->defined()) check_vec(*t, M, dtype, fn, name);
+}
+
+inline at::ScalarType opmath_of(at::ScalarType s) {
+  return s == at::kBFloat16 || s == at::kHalf ? at::kFloat : s;
+}
+
+inline void check_codes(int64_t form, int64_t reset, bool has_a, const char* fn) {
+  TORCH_CHECK(form >= 0 && form <= 2, "spikekit C++ engine ", fn, ": form must be 0, 1 or 2, got ", form);
+  TORCH_CHECK(reset >= 0 && reset <= 2, "spikekit C++ engine ", fn, ": reset must be 0, 1 or 2, got ", reset);
+  TORCH_CHECK(form == 0 || has_a, "spikekit C++ engine ", fn, ": form ", form, " needs the decay a");
+}
+
 // ---- LIF family ------------------------------------------------------------------------------------
 // FORM 0: h = v + x; 1: h = a v + x; 2: h = v + a (x - v).  RESET 0: subtract, 1: zero, 2: none.
 template <typename S, int FORM, typename A>
@@ -117,9 +167,16 @@ void lif_forward_form(int reset, const S* px, S* ps, S* ph, S* pv, const at::opm
 std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(
     const at::Tensor& x, at::Tensor v, const std::optional<at::Tensor>& a, const at::Tensor& thr,
     int64_t form, int64_t reset) {
+  const char* fn = "lif_forward";
+  check_x(x, fn);
+  const int64_t T = x.size(0), M = x.size(1);
+  const auto op = opmath_of(x.scalar_type());
+  check_vec(v, M, x.scalar_type(), fn, "v");
+  check_vec(thr, M, op, fn, "thr");
+  check_opt_vec(a, M, op, fn, "a");
+  check_codes(form, reset, a.has_value() && a->defined(), fn);
   auto s = at::empty_like(x);
   auto h = at::empty_like(x);
-  const int64_t T = x.size(0), M = x.size(1);
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "lif_forward", [&] {
     using A = at::opmath_type<scalar_t>;
     const scalar_t* px = x.data_ptr<scalar_t>();
@@ -220,10 +277,22 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_backward(
     const std::optional<at::Tensor>& a, const at::Tensor& thr, const std::optional<at::Tensor>& gs,
     const std::optional<at::Tensor>& gh, at::Tensor gu, int64_t form, int64_t reset, bool detach,
     int64_t kind, double sp, bool need_a, bool need_thr) {
+  const char* fn = "lif_backward";
+  check_x(h, fn);
+  const int64_t T = h.size(0), M = h.size(1);
+  const auto op = opmath_of(h.scalar_type());
+  check_opt_seq(x, h, fn, "x");
+  TORCH_CHECK(form != 2 || (x.has_value() && x->defined()), "spikekit C++ engine ", fn, ": form 2 needs x");
+  check_vec(v0, M, h.scalar_type(), fn, "v0");
+  check_vec(gu, M, h.scalar_type(), fn, "gu");
+  check_vec(thr, M, op, fn, "thr");
+  check_opt_vec(a, M, op, fn, "a");
+  check_opt_seq(gs, h, fn, "gs");
+  check_opt_seq(gh, h, fn, "gh");
+  check_codes(form, reset, a.has_value() && a->defined(), fn);
   auto gx = at::empty_like(h);
   auto ga = at::zeros_like(thr);
   auto gthr = at::zeros_like(thr);
-  const int64_t T = h.size(0), M = h.size(1);
   const LifGrads flags{detach, need_a, need_thr};
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, h.scalar_type(), "lif_backward", [&] {
     using S = scalar_t;
@@ -306,10 +375,18 @@ void refractory_forward_kernel(const S* px, S* pout, S* pvs, S* phs, S* pc, S* p
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> refractory_forward(
     const at::Tensor& x, at::Tensor c, at::Tensor o, const at::Tensor& d, const at::Tensor& thr,
     const at::Tensor& cp, bool seed, bool graded, bool record_v) {
+  const char* fn = "refractory_forward";
+  check_x(x, fn);
+  const int64_t T = x.size(0), M = x.size(1);
+  const auto op = opmath_of(x.scalar_type());
+  check_vec(c, M, x.scalar_type(), fn, "c");
+  check_vec(o, M, x.scalar_type(), fn, "o");
+  check_vec(d, M, op, fn, "d");
+  check_vec(thr, M, op, fn, "thr");
+  check_vec(cp, M, op, fn, "cp");
   auto out = at::empty_like(x);
   auto hs = at::empty_like(x);
   at::Tensor v = record_v ? at::empty_like(x) : at::Tensor();
-  const int64_t T = x.size(0), M = x.size(1);
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "refractory_forward", [&] {
     using S = scalar_t;
     using A = at::opmath_type<S>;
@@ -391,6 +468,20 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> refractor
     const at::Tensor& cp, const std::optional<at::Tensor>& gout, const std::optional<at::Tensor>& gv,
     const std::optional<at::Tensor>& gc_end, const std::optional<at::Tensor>& go_end, bool seed,
     bool graded, int64_t kind, double sp, bool need_d) {
+  const char* fn = "refractory_backward";
+  check_x(hs, fn);
+  {
+    const int64_t M = hs.size(1);
+    const auto op = opmath_of(hs.scalar_type());
+    check_vec(c0, M, hs.scalar_type(), fn, "c0");
+    check_vec(d, M, op, fn, "d");
+    check_vec(thr, M, op, fn, "thr");
+    check_vec(cp, M, op, fn, "cp");
+    check_opt_seq(gout, hs, fn, "gout");
+    check_opt_seq(gv, hs, fn, "gv");
+    check_opt_vec(gc_end, M, hs.scalar_type(), fn, "gc_end");
+    check_opt_vec(go_end, M, hs.scalar_type(), fn, "go_end");
+  }
   auto gx = at::empty_like(hs);
   auto carry = at::zeros_like(c0);
   auto gd = at::zeros_like(thr);

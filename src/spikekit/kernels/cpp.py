@@ -21,6 +21,9 @@ import torch
 
 from ._cpp_source import FUNCTIONS, SOURCE
 from ._spec import FORM_PLIF, RESETS, opmath, per_neuron, surrogate_code
+from ._validate import check_codes, check_engine
+
+DTYPES = (torch.float32, torch.float64, torch.bfloat16)  # what the C++ source dispatches on
 
 NAME = "cpp"
 
@@ -97,11 +100,22 @@ def _code(spec) -> tuple[int, float]:
     return code if code is not None else (0, 2.0)  # unused: graded refractory neurons never call it
 
 
+def _check(fn: str, x, **groups) -> None:
+    check_engine(f"cpp.{fn}", x, dtypes=DTYPES, device="cpu", param_dtype=opmath(x.dtype), **groups)
+
+
 def lif_forward(x, v, a, thr, form: int, reset: str):
+    check_codes("cpp.lif_forward", form, reset, a)
+    _check("lif_forward", x, vecs={"v": v}, params={"a": a, "thr": thr})
     return _ext().lif_forward(x, v, a, thr, form, RESETS[reset])
 
 
 def lif_backward(saved, v0, a, thr, spec, gs, gh, gv_end, need_a: bool, need_thr: bool):
+    check_codes("cpp.lif_backward", spec.form, spec.reset, a)
+    _check(
+        "lif_backward", saved, seqs={"gs": gs, "gh": gh}, vecs={"v0": v0, "gv_end": gv_end},
+        params={"a": a, "thr": thr},
+    )  # fmt: skip
     x = None
     h = saved
     if spec.form == FORM_PLIF:
@@ -116,6 +130,7 @@ def lif_backward(saved, v0, a, thr, spec, gs, gh, gv_end, need_a: bool, need_thr
 
 
 def refractory_forward(x, c, o, d, thr, cp, spec, record_v: bool):
+    _check("refractory_forward", x, vecs={"c": c, "o": o}, params={"d": d, "thr": thr, "cp": cp})
     out, v, h, c, o = _ext().refractory_forward(
         x, c, o.clone(), d, thr, cp, spec.reset == "seed", spec.spike == "graded", record_v
     )
@@ -123,6 +138,10 @@ def refractory_forward(x, c, o, d, thr, cp, spec, record_v: bool):
 
 
 def refractory_backward(h_all, c0, d, thr, cp, spec, g_out, g_v, gc_end, go_end, needs):
+    _check(
+        "refractory_backward", h_all, seqs={"g_out": g_out, "g_v": g_v},
+        vecs={"c0": c0, "gc_end": gc_end, "go_end": go_end}, params={"d": d, "thr": thr, "cp": cp},
+    )  # fmt: skip
     kind, sp = _code(spec)
     gx, carry, gd, gthr, gcp = _ext().refractory_backward(
         h_all,

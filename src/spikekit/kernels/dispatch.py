@@ -20,6 +20,7 @@ import torch
 from ..functional.spec import spec_of
 from . import fused, torch_engine
 from ._spec import lif_spec, refractory_spec, surrogate_code
+from ._validate import check_per_neuron
 
 FAMILIES = ("lif", "refractory")  # the fused engines' families (NeuronSpec.fused)
 _CPP_DTYPES = (torch.float32, torch.float64, torch.bfloat16)
@@ -53,10 +54,18 @@ def engine_name(step: Any, x: torch.Tensor, params: Any, backend: str) -> str:
 def run(step: Any, x: torch.Tensor, state: Any, params: Any, *, record_v: bool, backend: str):
     """Run a supported ``step`` over ``x`` with the fused functions. Same contract as ``multistep``."""
     engine = _engine(backend, x, params.surrogate)
+    owner = spec_of(step).name
     if spec_of(step).fused == "refractory":
+        for name in ("decay", "threshold", "penalty"):
+            p = getattr(params, name)
+            if isinstance(p, torch.Tensor):
+                check_per_neuron(owner, name, p, x.shape[1:])
         spec = refractory_spec(params, x)
         out, (c, o), v = fused.refractory_run(spec, x, state.inner, state.out, engine, record_v)
         return out, type(state)(c, o), v
     spec = lif_spec(step, params, x)
+    for name, p in (("decay", spec.a), ("threshold", spec.thr)):
+        if p is not None:
+            check_per_neuron(owner, name, p, x.shape[1:])
     out, v_end, v = fused.lif_run(spec, x, state.v, engine, record_v)
     return out, type(state)(v_end), v

@@ -28,7 +28,7 @@ from typing import Any
 
 import torch
 
-from .._checks import check_positive_int, check_tensor
+from .._checks import check_allocation, check_finite, check_no_overflow, check_positive_int, check_tensor
 from . import rng
 
 __all__ = ["CHUNK_VALUES", "flicker_linear", "flicker_masks"]
@@ -55,6 +55,7 @@ def flicker_masks(
         raise ValueError(f"flicker_masks: shape must be a tuple of ints >= 0, got {shape}")
     if not dtype.is_floating_point:
         raise TypeError(f"flicker_masks: dtype must be floating point, got {dtype}")
+    check_allocation((steps, *shape), dtype, "flicker_masks: the masks", device)
     return rng.uniform((steps, *shape), seed, dtype=dtype, device=device)
 
 
@@ -88,6 +89,10 @@ def _check(x: Any, weight: Any, bias: Any, steps: Any, seed: Any, chunk: Any) ->
     if chunk is not None:
         check_positive_int(chunk, "flicker_linear: chunk")
     rng._check_seed(seed, "flicker_linear: seed")
+    for name, t in (("x", x), ("weight", weight), ("bias", bias)):
+        if t is not None:
+            check_finite(t, f"flicker_linear: {name}")  # refuses the meta device too
+    check_allocation((steps, x.shape[0], weight.shape[0]), x.dtype, "flicker_linear: the output", x.device)
 
 
 def flicker_linear(
@@ -116,7 +121,8 @@ def flicker_linear(
 
     Raises:
         TypeError: non-tensor or non-floating inputs, mismatched dtypes/devices, non-int sizes or seed.
-        ValueError: wrong shapes, ``steps``/``chunk`` < 1, seed outside ``[0, 2**63)``.
+        ValueError: wrong shapes, ``steps``/``chunk`` < 1, seed outside ``[0, 2**63)``, NaN or infinite
+            inputs, meta tensors, an output larger than the device's memory, a current that overflowed.
 
     Example:
         >>> x, w, b = torch.rand(8, 784) - 0.5, torch.randn(100, 784), torch.zeros(100)
@@ -127,7 +133,9 @@ def flicker_linear(
     if chunk is None:  # about CHUNK_VALUES values per CPU thread
         threads = torch.get_num_threads() if x.device.type == "cpu" else 1
         chunk = max(1, CHUNK_VALUES * threads // max(1, x.numel()))
-    return _FlickerLinear.apply(x, weight, bias, steps, seed, min(chunk, steps))
+    out = _FlickerLinear.apply(x, weight, bias, steps, seed, min(chunk, steps))
+    check_no_overflow((out,), "flicker_linear: the current (x * u) W^T + b", x.dtype)
+    return out
 
 
 def _chunks(steps: int, chunk: int):

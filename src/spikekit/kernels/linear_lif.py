@@ -24,8 +24,9 @@ from typing import Any
 import torch
 import torch.nn.functional as tf
 
-from .._checks import check_choice, check_tensor
+from .._checks import check_choice, check_finite, check_floating, check_has_values, check_tensor
 from ..functional.lif import LIFParams, LIFState, lif_step
+from ._validate import check_final_state
 
 __all__ = ["MEMORY_MODES", "linear_lif"]
 
@@ -33,8 +34,8 @@ MEMORY_MODES = ("fast", "recompute")
 
 
 def _check(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, state: LIFState) -> None:
-    check_tensor(x, "linear_lif: x")
-    check_tensor(weight, "linear_lif: weight")
+    check_floating(x, "linear_lif: x")
+    check_floating(weight, "linear_lif: weight")
     if weight.dim() != 2:
         raise ValueError(f"linear_lif: weight must be [out_features, in_features], got {tuple(weight.shape)}")
     if x.dim() < 3:
@@ -47,8 +48,18 @@ def _check(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, sta
             f"linear_lif: x has {x.shape[-1]} features in its last dimension, but the weight takes "
             f"in_features = {weight.shape[1]} (x shape {tuple(x.shape)})"
         )
-    if bias is not None and tuple(check_tensor(bias, "linear_lif: bias").shape) != (weight.shape[0],):
+    if bias is not None and tuple(check_floating(bias, "linear_lif: bias").shape) != (weight.shape[0],):
         raise ValueError(f"linear_lif: bias must have shape ({weight.shape[0]},), got {tuple(bias.shape)}")
+    if x.shape[0] == 0:
+        raise ValueError(
+            f"linear_lif: x must have at least one time step (T >= 1), got shape {tuple(x.shape)}"
+        )
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and (t.dtype != x.dtype or t.device != x.device):
+            raise TypeError(
+                f"linear_lif: {name} must have x's dtype and device ({x.dtype}, {x.device}), "
+                f"got {t.dtype} on {t.device}"
+            )
     if not isinstance(state, LIFState):
         raise TypeError(f"linear_lif: state must be a LIFState, got {type(state).__name__}")
     check_tensor(state.v, "linear_lif: state.v")
@@ -58,6 +69,15 @@ def _check(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, sta
             f"linear_lif: state.v has shape {tuple(state.v.shape)}, expected {want} (one step of the "
             "output: batch, ..., out_features)"
         )
+    check_has_values(state.v, "linear_lif: state.v")
+    if state.v.dtype != x.dtype or state.v.device != x.device:
+        raise TypeError(
+            f"linear_lif: state.v must have x's dtype and device ({x.dtype}, {x.device}), "
+            f"got {state.v.dtype} on {state.v.device}"
+        )
+    for name, t in (("x", x), ("weight", weight), ("bias", bias), ("state.v", state.v)):
+        if t is not None:
+            check_finite(t, f"linear_lif: {name}")
 
 
 def linear_lif(
@@ -87,13 +107,22 @@ def linear_lif(
         ``(spikes [T, B, ..., out_features], final state, v or None)``, as
         :func:`~spikekit.kernels.multistep`.
     """
-    from .reference import multistep, resolve_backend
-
     check_choice(memory, "linear_lif: memory", MEMORY_MODES)
     _check(x, weight, bias, state)
+    out, state, v = _linear_lif(x, weight, bias, state, params, memory, backend, record_v)
+    check_final_state("LinearLIF", state, x.dtype)  # finite inputs; a non-finite state overflowed
+    return out, state, v
+
+
+def _linear_lif(x, weight, bias, state, params, memory, backend, record_v):
+    from .reference import resolve_backend, run_checked
+
     name = resolve_backend(backend, lif_step, x.device)
+    # the inputs are checked (_check); the current is finite unless the Linear overflowed, which shows
+    # in the final state, so run_checked: no second pass over the current
     if memory == "fast":
-        return multistep(lif_step, tf.linear(x, weight, bias), state, params, record_v=record_v, backend=name)
+        current = tf.linear(x, weight, bias)
+        return run_checked(lif_step, current, state, params, record_v=record_v, backend=name)
     if name == "torch":
         raise ValueError(
             f"linear_lif: memory='recompute' runs a fused LIF engine; backend {backend!r} is the reference "
@@ -107,7 +136,7 @@ def linear_lif(
     tensors = (x, weight, bias, state.v, spec.a, spec.thr)
     if not torch.is_grad_enabled() or not any(t is not None and t.requires_grad for t in tensors):
         current = tf.linear(x, weight, bias)  # no graph: nothing to save, same as the fast path
-        return multistep(lif_step, current, state, params, record_v=record_v, backend=name)
+        return run_checked(lif_step, current, state, params, record_v=record_v, backend=name)
     s, h, v_end = LinearLIFRecompute.apply(*tensors, spec, engine)
     return s, LIFState(v_end), (h if record_v else None)
 

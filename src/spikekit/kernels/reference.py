@@ -99,8 +99,24 @@ def multistep(
         ``(out [T, B, ...], final state, v [T, B, ...] or None)``.
 
     Raises:
-        ValueError: unknown backend. RuntimeError: a backend that cannot run ``step`` on ``x``'s device.
+        TypeError: ``x`` not a floating-point tensor (bool, integer and complex are refused), a state that
+            is not the step's state ``NamedTuple`` or not in ``x``'s dtype.
+        ValueError: unknown backend; ``x`` with fewer than 2 dimensions, no time step, NaN or infinite
+            values, or on the meta device; a state field not shaped like one step of ``x``, on another
+            device or not finite; a parameter tensor on another device; a final state that overflowed
+            (non-finite from finite inputs: the input is too large for the dtype).
+        RuntimeError: a backend that cannot run ``step`` on ``x``'s device.
     """
+    from ._validate import check_final_state, check_sequence
+
+    owner = check_sequence(step, x, state, params)  # before any engine runs
+    out, state, v = run_checked(step, x, state, params, record_v=record_v, backend=backend)
+    check_final_state(owner, state, x.dtype)
+    return out, state, v
+
+
+def run_checked(step: Step, x: torch.Tensor, state: Any, params: Any, *, record_v: bool, backend: str):
+    """:func:`multistep` on arguments already validated (``check_sequence``), without the final check."""
     name = resolve_backend(backend, step, x.device)
     if name != "torch":
         from .dispatch import run

@@ -25,8 +25,17 @@ from __future__ import annotations
 import torch
 
 from ._spec import FORM_DECAY, FORM_IF, FORM_PLIF, per_neuron
+from ._validate import check_codes, check_engine
 
 NAME = "torch"
+DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def _check(fn: str, x, **groups) -> None:
+    # any device; parameters [M] in any floating dtype, or shared (0-d)
+    check_engine(
+        f"torch_engine.{fn}", x, dtypes=DTYPES, device=None, param_dtype=None, scalar_params=True, **groups
+    )
 
 
 def param(p: torch.Tensor | None, step_shape: torch.Size, dtype: torch.dtype) -> torch.Tensor | None:
@@ -54,6 +63,8 @@ def _reset(h: torch.Tensor, s: torch.Tensor, thr: torch.Tensor, reset: str) -> t
 
 def lif_forward(x, v, a, thr, form: int, reset: str):
     """``x [T, M]``, ``v [M]`` -> ``(spikes [T, M], h [T, M] before reset, final v [M])``."""
+    check_codes("torch_engine.lif_forward", form, reset, a)
+    _check("lif_forward", x, vecs={"v": v}, params={"a": a, "thr": thr})
     s_all, h_all = torch.empty_like(x), torch.empty_like(x)
     for t, x_t in enumerate(x.unbind(0)):
         h = _integrate(v, x_t, a, form)
@@ -72,6 +83,11 @@ def _previous(h_all, v0, thr, reset):
 def lif_backward(saved, v0, a, thr, spec, gs, gh_in, gv_end, need_a: bool, need_thr: bool):
     """Hand-written backward. ``saved`` is ``h [T, M]`` (or ``x`` for ``FORM_PLIF``, then ``h`` is
     recomputed). Returns ``(gx [T, M], gv0 [M], ga [M] | None, gthr [M] | None)``."""
+    check_codes("torch_engine.lif_backward", spec.form, spec.reset, a)
+    _check(
+        "lif_backward", saved, seqs={"gs": gs, "gh": gh_in}, vecs={"v0": v0, "gv_end": gv_end},
+        params={"a": a, "thr": thr},
+    )  # fmt: skip
     form, reset = spec.form, spec.reset
     x = saved if form == FORM_PLIF else None
     h_all = lif_forward(saved, v0, a, thr, form, reset)[1] if form == FORM_PLIF else saved
@@ -115,6 +131,7 @@ def refractory_forward(x, c, o, d, thr, cp, spec, record_v: bool):
 
     ``out[t]`` and ``v[t]`` are the previous step's ``o`` and ``c`` (the neuron's one-step delay).
     """
+    _check("refractory_forward", x, vecs={"c": c, "o": o}, params={"d": d, "thr": thr, "cp": cp})
     out = torch.empty_like(x)
     v_all = torch.empty_like(x) if record_v else None
     h_all = torch.empty_like(x)
@@ -148,6 +165,10 @@ def refractory_backward(h_all, c0, d, thr, cp, spec, g_out, g_v, gc_end, go_end,
     ``needs`` = ``(d, thr, cp)`` flags. Returns ``(gx, gc0, go0, gd, gthr, gcp)``, ``[M]`` per neuron
     (``None`` where not needed).
     """
+    _check(
+        "refractory_backward", h_all, seqs={"g_out": g_out, "g_v": g_v},
+        vecs={"c0": c0, "gc_end": gc_end, "go_end": go_end}, params={"d": d, "thr": thr, "cp": cp},
+    )  # fmt: skip
     steps = h_all.shape[0]
     g, do_dh = _refractory_parts(h_all, thr, spec)
     zeros = torch.zeros_like(h_all[0])

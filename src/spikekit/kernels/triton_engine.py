@@ -19,9 +19,20 @@ import triton
 import triton.language as tl
 
 from ._spec import FORM_PLIF, RESETS, opmath, per_neuron, surrogate_code
+from ._validate import check_codes, check_engine
 
 NAME = "triton"
 BLOCK = 128
+DTYPES = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
+
+
+def _check(fn: str, x, **groups) -> None:
+    """Validate before launching: CUDA tensors (any device under ``TRITON_INTERPRET=1``) of the sizes the
+    kernels index (``x [T, M]``, states ``[M]``, parameters ``[M]`` in the arithmetic dtype)."""
+    device = None if os.environ.get("TRITON_INTERPRET") == "1" else "cuda"
+    check_engine(
+        f"triton_engine.{fn}", x, dtypes=DTYPES, device=device, param_dtype=opmath(x.dtype), **groups
+    )
 
 
 def param(p: torch.Tensor | None, step_shape: torch.Size, dtype: torch.dtype) -> torch.Tensor | None:
@@ -295,6 +306,8 @@ def _code(spec) -> tuple[int, float, float]:
 
 
 def lif_forward(x, v, a, thr, form: int, reset: str):
+    check_codes("triton_engine.lif_forward", form, reset, a)
+    _check("lif_forward", x, vecs={"v": v}, params={"a": a, "thr": thr})
     steps, m = x.shape
     s, h = torch.empty_like(x), torch.empty_like(x)
     _launch(_k("lif_forward"), m, x, s, h, v, thr if a is None else a, thr, steps, m, FORM=form,
@@ -303,6 +316,11 @@ def lif_forward(x, v, a, thr, form: int, reset: str):
 
 
 def lif_backward(saved, v0, a, thr, spec, gs, gh, gv_end, need_a: bool, need_thr: bool):
+    check_codes("triton_engine.lif_backward", spec.form, spec.reset, a)
+    _check(
+        "lif_backward", saved, seqs={"gs": gs, "gh": gh}, vecs={"v0": v0, "gv_end": gv_end},
+        params={"a": a, "thr": thr},
+    )  # fmt: skip
     x, h = None, saved
     if spec.form == FORM_PLIF:
         x = saved
@@ -320,6 +338,7 @@ def lif_backward(saved, v0, a, thr, spec, gs, gh, gv_end, need_a: bool, need_thr
 
 
 def refractory_forward(x, c, o, d, thr, cp, spec, record_v: bool):
+    _check("refractory_forward", x, vecs={"c": c, "o": o}, params={"d": d, "thr": thr, "cp": cp})
     steps, m = x.shape
     out, h = torch.empty_like(x), torch.empty_like(x)
     v = torch.empty_like(x) if record_v else None
@@ -330,6 +349,10 @@ def refractory_forward(x, c, o, d, thr, cp, spec, record_v: bool):
 
 
 def refractory_backward(h_all, c0, d, thr, cp, spec, g_out, g_v, gc_end, go_end, needs):
+    _check(
+        "refractory_backward", h_all, seqs={"g_out": g_out, "g_v": g_v},
+        vecs={"c0": c0, "gc_end": gc_end, "go_end": go_end}, params={"d": d, "thr": thr, "cp": cp},
+    )  # fmt: skip
     steps, m = h_all.shape
     gx = torch.empty_like(h_all)
     carry = torch.zeros_like(c0)

@@ -7,6 +7,12 @@ A rule holds only hyperparameters. Everything that changes while it learns is ex
 - the **rule state** (its traces) is a ``NamedTuple`` that :meth:`Plastic.step` takes and returns, as a
   neuron's ``step`` does. ``state=None`` starts from rest (all traces zero).
 
+Nothing non-finite reaches a weight: activity (``pre``/``post``), traces, rewards and masks holding NaN or
+an infinity, empty batches and empty sequences are refused (``ValueError`` naming the rule and the
+argument) before the weight is touched, and an update that would leave a NaN or an infinity in the weight
+(a learning rate so large that the change overflows) raises instead of being written. Each check is one
+reduction over the tensor.
+
 Example:
     >>> layer = nn.Linear(784, 100, bias=False)
     >>> nn.init.uniform_(layer.weight, 0.0, 0.3)
@@ -23,7 +29,7 @@ from typing import Any, NamedTuple
 
 import torch
 
-from .._checks import check_choice
+from .._checks import check_choice, check_finite, check_tensor
 from .connection import Connection
 
 __all__ = ["LocalRule", "Plastic", "EmptyState"]
@@ -76,7 +82,16 @@ class LocalRule:
                     f"{owner}: mask must be a tensor shaped like the weight "
                     f"{tuple(conn.weight.shape)}, got {shape}"
                 )
+            if mask.is_complex():
+                raise TypeError(f"{owner}: mask must be a real 0/1 tensor, got dtype {mask.dtype}")
+            check_finite(mask, f"{owner}: mask")
+            if mask.numel() and (bool((mask < 0).any()) or bool((mask > 1).any())):
+                raise ValueError(
+                    f"{owner}: mask must hold values in [0, 1] (1: learns, 0: frozen), got values in "
+                    f"[{float(mask.min()):.4g}, {float(mask.max()):.4g}]"
+                )
             mask = mask.to(device=conn.weight.device, dtype=conn.weight.dtype)
+        conn.owner = type(self).__name__  # errors of the later steps name the rule, not attach
         return Plastic(self, conn, mask)
 
     def check_layer(self, conn: Connection) -> None:
@@ -135,6 +150,7 @@ class LocalRule:
                     f"{name}: state.{field} has shape {got}, expected {want}; pass the state returned for "
                     "this batch, or None to start from rest"
                 )
+            check_finite(value, f"{name}: state.{field}")
         return state
 
     # --- the rule ---------------------------------------------------------------------------------
@@ -229,10 +245,30 @@ class Plastic:
             return (dw if self.mask is None else dw * self.mask), state
 
     def apply_(self, dw: torch.Tensor) -> torch.Tensor:
-        """Add ``dw`` to the weight (masked), clip to the rule's bounds; returns the weight."""
+        """Add ``dw`` to the weight (masked), clip to the rule's bounds; returns the weight.
+
+        Raises:
+            ValueError: ``dw`` not shaped like the weight, or an update that would leave a NaN or an
+                infinity in the weight (e.g. a learning rate so large that the change overflows); the
+                weight is then left untouched.
+        """
+        name = type(self.rule).__name__
+        w = self.conn.weight
+        check_tensor(dw, f"{name}.apply_: dw")
+        if dw.shape != w.shape:
+            raise ValueError(
+                f"{name}.apply_: dw must be shaped like the weight {tuple(w.shape)}, got {tuple(dw.shape)}"
+            )
+        if dw.device != w.device or dw.is_complex():
+            raise ValueError(
+                f"{name}.apply_: dw must be a real tensor on the weight's device {w.device}, got "
+                f"{dw.dtype} on {dw.device}"
+            )
         with torch.no_grad():
-            w = self.conn.weight
-            w.add_(dw if self.mask is None else dw * self.mask)
+            dw = dw.to(w.dtype)  # an overflow in the weight's own dtype counts
+            new = w + (dw if self.mask is None else dw * self.mask)
+            check_finite_update(new, name)
+            w.copy_(new)
             return self.rule.clamp_(w)
 
     def step(
@@ -273,19 +309,28 @@ class Plastic:
         Args:
             reward: reward-modulated rules only: ``[T]`` or ``[T, B]``.
         """
+        owner = f"{type(self.rule).__name__}.run"
         for name, x in (("pre", pre), ("post", post)):
             if not isinstance(x, torch.Tensor) or x.dim() < 2:
-                raise ValueError(f"{type(self.rule).__name__}.run: {name} must be a sequence [T, B, ...]")
+                got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+                raise ValueError(f"{owner}: {name} must be a sequence [T, B, ...], got {got}")
         if pre.shape[0] != post.shape[0]:
             raise ValueError(
-                f"{type(self.rule).__name__}.run: pre and post must have the same number of steps, "
+                f"{owner}: pre and post must have the same number of steps, "
                 f"got {pre.shape[0]} and {post.shape[0]}"
             )
+        if pre.shape[0] == 0:
+            raise ValueError(f"{owner}: pre and post must have at least one time step, got T = 0")
+        # the whole sequence before the first step: a NaN at step t must not leave steps < t applied
+        for name, x in (("pre", pre), ("post", post)):
+            if x.is_complex():
+                raise TypeError(f"{owner}: {name} must hold real activity, got dtype {x.dtype}")
+            check_finite(x, f"{owner}: {name}")
         if reward is not None:
-            reward = torch.as_tensor(reward, dtype=self.weight.dtype, device=self.weight.device)
+            reward = as_reward(reward, f"{owner}: reward", self.weight)
             if reward.dim() == 0 or reward.shape[0] != pre.shape[0]:
                 raise ValueError(
-                    f"{type(self.rule).__name__}.run: reward must be [T] or [T, B] with T={pre.shape[0]}, "
+                    f"{owner}: reward must be [T] or [T, B] with T={pre.shape[0]}, "
                     f"got shape {tuple(reward.shape)}"
                 )
         if online:
@@ -301,3 +346,33 @@ class Plastic:
 
     def __repr__(self) -> str:
         return f"Plastic({self.rule!r}, {self.conn!r})"
+
+
+def as_reward(reward: Any, name: str, like: torch.Tensor) -> torch.Tensor:
+    """``reward`` as a finite tensor of ``like``'s dtype and device (``TypeError`` for non-numbers)."""
+    if isinstance(reward, torch.Tensor):
+        if reward.is_complex() or reward.dtype == torch.bool:
+            raise TypeError(f"{name} must be a real number or tensor, got dtype {reward.dtype}")
+        r = reward.to(dtype=like.dtype, device=like.device)
+    else:
+        try:
+            r = torch.as_tensor(reward, dtype=like.dtype, device=like.device)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise TypeError(
+                f"{name} must be a number, a sequence of numbers or a tensor, got {type(reward).__name__} "
+                f"{reward!r:.60}"
+            ) from err
+    return check_finite(r, name)
+
+
+def check_finite_update(new: torch.Tensor, rule: str) -> None:
+    """Raise ``ValueError`` if the updated weight ``new`` holds NaN or inf (it has not been written yet)."""
+    try:
+        check_finite(new, "w")
+    except ValueError:
+        n_bad = int((~torch.isfinite(new)).sum())
+        raise ValueError(
+            f"{rule}: this update would write {n_bad} NaN or infinite value(s) into the weight (the change "
+            "is not finite or overflowed: is a learning rate or amplitude far too large?); the weight was "
+            "left unchanged"
+        ) from None

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._checks import check_finite
+
 __all__ = ["Connection"]
 
 _ACCEPTED = (
@@ -108,10 +110,20 @@ class Connection:
         return sizes[0], sizes[1]
 
     def check(self, pre: torch.Tensor, post: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Check one time step of pre- and post-synaptic activity against the layer; cast to its dtype."""
+        """Check one time step of pre- and post-synaptic activity against the layer; cast to its dtype.
+
+        Raises:
+            TypeError: not a tensor, or a complex tensor (bool, integer and floating tensors are accepted).
+            ValueError: another device, a shape that does not fit the layer, an empty batch, NaN or inf.
+        """
         for name, x in (("pre", pre), ("post", post)):
             if not isinstance(x, torch.Tensor):
                 raise TypeError(f"{self.owner}: {name} must be a torch.Tensor, got {type(x).__name__}")
+            if x.is_complex():
+                raise TypeError(
+                    f"{self.owner}: {name} must hold real activity (bool, integer or floating point), got "
+                    f"dtype {x.dtype}"
+                )
             if x.device != self.weight.device:
                 raise ValueError(
                     f"{self.owner}: {name} is on {x.device} but the weight is on {self.weight.device}"
@@ -126,6 +138,12 @@ class Connection:
                     f"{tuple(pre.shape)}"
                 )
             ho, wo = self.out_size(pre.shape[2], pre.shape[3])
+            if ho <= 0 or wo <= 0:
+                raise ValueError(
+                    f"{self.owner}: pre of spatial size {tuple(pre.shape[2:])} is smaller than the kernel "
+                    f"{self.kernel} (dilation {self.dilation}, padding {self.padding}) reaches; the "
+                    "convolution has no output"
+                )
             want_pre = ("[B, C_in, H, W]", (w.shape[1], pre.shape[2], pre.shape[3]))
             want_post = ("[B, C_out, H_out, W_out]", (w.shape[0], ho, wo))
         for name, x, (layout, shape) in (("pre", pre, want_pre), ("post", post, want_post)):
@@ -140,6 +158,13 @@ class Connection:
                 f"{self.owner}: pre and post must have the same batch size, "
                 f"got {pre.shape[0]} and {post.shape[0]}"
             )
+        if pre.shape[0] == 0:
+            raise ValueError(
+                f"{self.owner}: pre and post must hold at least one sample, got an empty batch (shape "
+                f"{tuple(pre.shape)}); there is nothing to learn from"
+            )
+        check_finite(pre, f"{self.owner}: pre")
+        check_finite(post, f"{self.owner}: post")
         return pre.to(w.dtype), post.to(w.dtype)
 
     # --- contractions -----------------------------------------------------------------------------
@@ -155,7 +180,7 @@ class Connection:
         if self.kind == "dense":
             q_post = post.reshape(-1, post.shape[-1])  # [R, out]
             q_pre = pre.reshape(-1, pre.shape[-1])  # [R, in]
-            rows = q_post.abs().sum(1) > 0
+            rows = q_post.abs().sum(1) != 0  # a NaN row is kept (and caught before any weight is written)
             n_rows = int(rows.sum())
             if n_rows < 0.25 * len(rows):  # sparse post activity: contract only the rows that matter
                 q_post, q_pre = q_post[rows], q_pre[rows]

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from .._checks import check_positive_int, check_tensor
+from .._checks import check_finite, check_positive_int, check_tensor
 from . import validate as V
 from .base import EmptyState, LocalRule
 from .connection import Connection
@@ -85,8 +85,13 @@ class AdaptiveThreshold:
             raise TypeError(
                 f"AdaptiveThreshold.step: state must be a ThresholdState, got {type(state).__name__}"
             )
-        check_tensor(spikes, "AdaptiveThreshold.step: spikes")
-        theta = state.theta
+        _check_activity(spikes, "AdaptiveThreshold.step: spikes")
+        theta = check_finite(state.theta, "AdaptiveThreshold.step: state.theta")
+        if spikes.dim() == 0 or spikes.shape[0] == 0:
+            raise ValueError(
+                f"AdaptiveThreshold.step: spikes must hold at least one sample [B, ...], got shape "
+                f"{tuple(spikes.shape)}"
+            )
         want = (spikes.shape[0], *theta.shape) if self.shared else tuple(theta.shape)
         if tuple(spikes.shape) != want:
             raise ValueError(
@@ -98,6 +103,14 @@ class AdaptiveThreshold:
 
     def threshold(self, base: float | torch.Tensor, state: ThresholdState) -> torch.Tensor:
         """The effective threshold ``base + theta``."""
+        if not isinstance(state, ThresholdState):
+            raise TypeError(
+                f"AdaptiveThreshold.threshold: state must be a ThresholdState, got {type(state).__name__}"
+            )
+        if isinstance(base, torch.Tensor):
+            check_finite(base, "AdaptiveThreshold.threshold: base")
+        else:
+            base = V.real(base, "AdaptiveThreshold.threshold: base")
         return base + state.theta
 
     def __repr__(self) -> str:
@@ -126,19 +139,29 @@ def kwta(spikes: torch.Tensor, scores: torch.Tensor, k: int = 1, *, dim: int | N
         >>> kwta(torch.tensor([[1., 1., 1.]]), torch.tensor([[0.2, 0.9, 0.5]]), k=1)
         tensor([[0., 1., 0.]])
     """
-    check_tensor(spikes, "kwta: spikes")
-    check_tensor(scores, "kwta: scores")
+    _check_activity(spikes, "kwta: spikes")
+    _check_activity(scores, "kwta: scores")
     k = check_positive_int(k, "kwta: k")
     if spikes.shape != scores.shape or spikes.dim() < 2:
         raise ValueError(
             f"kwta: spikes and scores must have the same shape [B, ...], got {tuple(spikes.shape)} and "
             f"{tuple(scores.shape)}"
         )
+    if spikes.shape[0] == 0:
+        raise ValueError(f"kwta: spikes must hold at least one sample, got shape {tuple(spikes.shape)}")
     if dim is None:
         flat_s, flat_v = spikes.flatten(1), scores.flatten(1)
         axis = 1
     else:
-        flat_s, flat_v, axis = spikes, scores, dim
+        if isinstance(dim, bool) or not isinstance(dim, int):
+            raise TypeError(f"kwta: dim must be an int or None, got {type(dim).__name__} {dim!r}")
+        n = spikes.dim()
+        if not -n <= dim < n or dim % n == 0:
+            raise ValueError(
+                f"kwta: dim must name a neuron axis of spikes {tuple(spikes.shape)}, i.e. lie in "
+                f"[1, {n - 1}] (or [-{n - 1}, -1]); dim 0 is the batch; got {dim}"
+            )
+        flat_s, flat_v, axis = spikes, scores, dim % n
     fired = flat_s != 0
     if k >= flat_s.shape[axis]:
         return spikes
@@ -172,6 +195,8 @@ class LateralInhibition(nn.Linear):
     def __init__(self, n: int, strength: float = 1.0) -> None:
         n = check_positive_int(n, "LateralInhibition: n")
         strength = V.nonnegative(strength, "LateralInhibition: strength")
+        itemsize = torch.tensor([], dtype=torch.get_default_dtype()).element_size()
+        V.fits_in_memory(4 * n * n * itemsize, f"LateralInhibition(n={n}): {n} x {n} weights")
         super().__init__(n, n, bias=False)
         self.weight.requires_grad_(False)
         mask = 1.0 - torch.eye(n)
@@ -180,16 +205,28 @@ class LateralInhibition(nn.Linear):
             self.weight.copy_(strength * mask)
 
     def forward(self, spikes_prev: torch.Tensor) -> torch.Tensor:
-        check_tensor(spikes_prev, "LateralInhibition: spikes_prev")
-        if spikes_prev.shape[-1] != self.in_features:
+        _check_activity(spikes_prev, "LateralInhibition: spikes_prev")
+        if spikes_prev.dim() == 0 or spikes_prev.shape[-1] != self.in_features:
             raise ValueError(
                 f"LateralInhibition: spikes_prev must end with {self.in_features} neurons, got shape "
                 f"{tuple(spikes_prev.shape)}"
             )
+        if spikes_prev.numel() == 0:
+            raise ValueError(
+                f"LateralInhibition: spikes_prev must hold at least one sample, got shape "
+                f"{tuple(spikes_prev.shape)}"
+            )
+        if not spikes_prev.is_floating_point():
+            spikes_prev = spikes_prev.to(self.weight.dtype)
         return -nn.functional.linear(spikes_prev, self.weight * self.mask)
 
     def plastic(self, rule: LocalRule | None = None) -> Any:
         """Attach ``rule`` (default :class:`AntiHebbian`) with the diagonal masked out."""
+        if rule is not None and not isinstance(rule, LocalRule):
+            raise TypeError(
+                f"LateralInhibition.plastic: rule must be a LocalRule (e.g. AntiHebbian(lr=1e-3)) or None, "
+                f"got {type(rule).__name__} {rule!r:.60}"
+            )
         return (rule or AntiHebbian()).attach(self, mask=self.mask)
 
 
@@ -245,31 +282,50 @@ def normalize_weights(target: Any, total: float, *, eps: float = 0.0) -> torch.T
 
     For ``nn.Linear`` the sum runs over each row ``[out, :]``; for ``nn.Conv2d`` over each output
     channel's ``[C_in, kH, kW]`` kernel. Neurons whose incoming weights sum to ``<= eps`` are left as
-    they are (there is nothing to scale).
+    they are (there is nothing to scale): in particular a row of zeros (a neuron that lost all its
+    input) stays zero, never NaN.
 
     Args:
         target: ``nn.Linear``, ``nn.Conv2d`` or a 2-D weight tensor.
         total: the sum each neuron's weights get (> 0; Diehl & Cook: 78).
-        eps: sums at or below it are not scaled.
+        eps: sums at or below it are not scaled (>= 0).
 
     Returns:
         The (modified) weight tensor.
 
     Raises:
-        ValueError: ``total <= 0``, or negative weights (scaling would not give a sum of ``total`` in a
-            meaningful way).
+        ValueError: ``total <= 0``, ``eps < 0``, NaN or infinite weights, sums that overflow, or negative
+            weights (scaling would not give a sum of ``total`` in a meaningful way). The weight is then
+            left unchanged.
     """
     total = V.positive(total, "normalize_weights: total")
+    eps = V.nonnegative(eps, "normalize_weights: eps")
     w = Connection(target, owner="normalize_weights").weight
     with torch.no_grad():
+        check_finite(w, "normalize_weights: the weight")
         if bool((w < 0).any()):
             raise ValueError(
                 "normalize_weights: weights must be >= 0 to be normalised to a sum, "
                 f"got minimum {float(w.min()):.4g}"
             )
         sums = w.sum(dim=tuple(range(1, w.dim())), keepdim=True)
+        if not bool(torch.isfinite(sums).all()):
+            raise ValueError(
+                f"normalize_weights: a neuron's incoming weights sum to more than {w.dtype} can hold "
+                f"(largest weight {float(w.max()):.4g}); the weights are far too large to normalise"
+            )
         scale = torch.where(
             sums > eps, total / sums.clamp_min(torch.finfo(w.dtype).tiny), torch.ones_like(sums)
         )
         w.mul_(scale)
     return w
+
+
+def _check_activity(x: Any, name: str) -> torch.Tensor:
+    """A real (bool, integer or floating) tensor without NaN or inf."""
+    check_tensor(x, name)
+    if x.is_complex():
+        raise TypeError(
+            f"{name} must be a real tensor (bool, integer or floating point), got dtype {x.dtype}"
+        )
+    return check_finite(x, name)

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 import torch
 
 from . import validate as V
-from .base import LocalRule
+from .base import LocalRule, as_reward
 from .connection import Connection
 from .traces import bump, check_pairing
 
@@ -88,7 +88,7 @@ class RewardSTDP(LocalRule):
     def _reward(self, reward: Any, batch: int, like: torch.Tensor) -> torch.Tensor | None:
         if reward is None:
             return None
-        r = torch.as_tensor(reward, dtype=like.dtype, device=like.device)
+        r = as_reward(reward, f"{type(self).__name__}: reward", like)
         if r.dim() == 0:
             r = r.expand(batch)
         if tuple(r.shape) != (batch,):
@@ -96,8 +96,6 @@ class RewardSTDP(LocalRule):
                 f"{type(self).__name__}: reward must be a scalar or one value per sample [B] = ({batch},), "
                 f"got shape {tuple(r.shape)}"
             )
-        if not bool(torch.isfinite(r).all()):
-            raise ValueError(f"{type(self).__name__}: reward must be finite, got {r.tolist()}")
         return r
 
     def delta(self, conn: Connection, pre, post, state, reward=None):

@@ -11,7 +11,9 @@ from typing import Any
 
 import torch
 
-__all__ = ["bounds", "decay", "nonnegative", "positive", "real", "time_constant"]
+from .._checks import available_memory
+
+__all__ = ["bounds", "decay", "fits_in_memory", "nonnegative", "positive", "real", "time_constant"]
 
 
 def real(value: Any, name: str) -> float:
@@ -65,3 +67,19 @@ def bounds(
     if lo is not None and hi is not None and not lo < hi:
         raise ValueError(f"{owner}: w_min must be smaller than w_max, got w_min={lo:g}, w_max={hi:g}")
     return lo, hi
+
+
+def fits_in_memory(nbytes: int, what: str, device: torch.device | str | None = None) -> int:
+    """Raise ``ValueError`` if ``nbytes`` (what ``what`` would allocate) exceed the machine's memory.
+
+    Called before allocating, so that an absurd size is refused by name instead of failing deep in the
+    allocator (or being killed by the operating system). For one tensor of known shape use
+    :func:`spikekit._checks.check_allocation`; this takes a total over several tensors of mixed dtypes.
+    """
+    total = available_memory(device)
+    if total is not None and nbytes > total:
+        raise ValueError(
+            f"{what} needs about {nbytes / 2**30:,.1f} GiB, more than the {total / 2**30:,.1f} GiB of memory "
+            "of this machine; use smaller sizes"
+        )
+    return nbytes

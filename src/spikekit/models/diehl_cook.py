@@ -69,10 +69,10 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from .._checks import check_choice, check_positive_int, check_tensor
+from .._checks import check_choice, check_finite, check_positive_int, check_tensor
 from ..learning import TripletSTDP, assign_labels, normalize_weights, vote
 from ..learning import validate as V
-from ..learning.base import Plastic
+from ..learning.base import Plastic, check_finite_update
 from ..learning.connection import Connection
 from ..learning.homeostasis import kwta
 
@@ -255,6 +255,12 @@ class DiehlCook(nn.Module):
         if not isinstance(params, DiehlCookParams):
             raise TypeError(f"DiehlCook: params must be a DiehlCookParams, got {type(params).__name__}")
         self.params = params
+        itemsize = torch.tensor([], dtype=torch.get_default_dtype()).element_size()
+        V.fits_in_memory(
+            # the weight and its initial draw; labelling and voting: [num_classes, n_neurons] float64 x 2
+            2 * itemsize * n_neurons * n_input + 2 * 8 * num_classes * n_neurons,
+            f"DiehlCook(n_input={n_input}, n_neurons={n_neurons}, num_classes={num_classes})",
+        )
         self.norm = params.total(n_input)
         if self.norm > n_input * params.w_max:
             raise ValueError(
@@ -288,11 +294,21 @@ class DiehlCook(nn.Module):
     def flatten_images(self, images: Any) -> torch.Tensor:
         """``images [B, ...]`` as the input ``[B, n_input]``, checked to hold intensities in [0, 1]."""
         images = check_tensor(images, "DiehlCook: images")
-        if images.dim() < 2 or images[0].numel() != self.n_input:
+        if images.dim() < 2 or math.prod(images.shape[1:]) != self.n_input:
             raise ValueError(
                 f"DiehlCook: images must be a batch [B, ...] of {self.n_input} values each, got shape "
                 f"{tuple(images.shape)}"
             )
+        if images.shape[0] == 0:
+            raise ValueError(
+                f"DiehlCook: images must hold at least one image, got an empty batch of shape "
+                f"{tuple(images.shape)}"
+            )
+        if images.is_complex():
+            raise TypeError(
+                f"DiehlCook: images must hold real intensities in [0, 1], got dtype {images.dtype}"
+            )
+        check_finite(images, "DiehlCook: images")
         x = images.reshape(images.shape[0], -1).to(self.input.weight)
         if x.numel() and (bool((x < 0).any()) or bool((x > 1).any()) or not bool(torch.isfinite(x).all())):
             raise ValueError(
@@ -302,9 +318,31 @@ class DiehlCook(nn.Module):
         return x
 
     def _probability(self, x: torch.Tensor, rate: float | torch.Tensor) -> torch.Tensor:
+        if isinstance(rate, torch.Tensor):
+            rate = check_finite(rate.to(dtype=x.dtype, device=x.device), "DiehlCook: rate")
+            if rate.dim() > 1 or (rate.dim() == 1 and rate.shape[0] != x.shape[0]):
+                raise ValueError(
+                    f"DiehlCook: rate must be one number or one per image [B] = ({x.shape[0]},), got shape "
+                    f"{tuple(rate.shape)}"
+                )
+            if bool((rate < 0).any()):
+                raise ValueError(f"DiehlCook: rate must be >= 0 Hz, got minimum {float(rate.min()):.4g}")
+        else:
+            rate = V.nonnegative(rate, "DiehlCook: rate")
+        self._check_presentation(x.shape[0], x.shape[1])
         rate = torch.as_tensor(rate, dtype=x.dtype, device=x.device)
         rate = rate.reshape(-1, *([1] * (x.dim() - 1))) if rate.dim() == 1 else rate
         return (x * rate * (self.params.dt / 1000.0)).clamp_max(1.0)
+
+    def _check_presentation(self, batch: int, width: int) -> None:
+        """Refuse a presentation whose input spikes ``[T, B, A]`` and layer traces would not fit in memory."""
+        steps = self.params.steps
+        itemsize = self.input.weight.element_size()
+        V.fits_in_memory(
+            itemsize * steps * batch * (2 * width + 4 * self.n_neurons),
+            f"DiehlCook: presenting {batch} image(s) for {steps} steps of {self.params.dt:g} ms",
+            self.input.weight.device,
+        )
 
     def encode(
         self, x: torch.Tensor, rate: float | torch.Tensor, generator: torch.Generator | None = None
@@ -446,7 +484,9 @@ class DiehlCook(nn.Module):
             s_in, index = self.encode_active(x, rates, generator)
             s_out, theta_end = self.run_layer(self.currents(s_in, index))
             if learn:
-                self.input.weight.add_(self.stdp_active(s_in, index, s_out)).clamp_(0.0, p.w_max)
+                new = self.input.weight + self.stdp_active(s_in, index, s_out)
+                check_finite_update(new, f"DiehlCook ({type(self.rule).__name__})")
+                self.input.weight.copy_(new.clamp_(0.0, p.w_max))
         if learn:
             added = (theta_end - self.theta).sum(0)  # every copy's increments, summed
             self.theta.mul_(self._theta_decay(len(x))).add_(added)

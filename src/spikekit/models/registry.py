@@ -124,7 +124,17 @@ def build_model(name: str, input_shape: tuple[int, ...], num_classes: int, **kwa
 
     Raises:
         ValueError: unknown name (a :class:`~spikekit._registry.UnknownNameError` listing the known ones).
+        TypeError: an argument the model does not take (the message lists those it takes).
     """
+    cls = model_class(name)
+    params = inspect.signature(cls).parameters
+    if MODELS.info(name).get("kind") != "unsupervised" and not any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    ):
+        unknown = sorted(set(kwargs) - set(params))
+        if unknown:
+            takes = ", ".join(k for k in params if k not in ("input_shape", "num_classes"))
+            raise TypeError(f"{MODELS.canonical(name)}: unknown argument(s) {unknown}; it takes {takes}")
     return MODELS[name](input_shape=tuple(input_shape), num_classes=num_classes, **kwargs)
 
 

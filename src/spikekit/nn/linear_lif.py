@@ -13,7 +13,16 @@ import torch.nn.functional as tf
 from torch import nn
 
 from .. import functional as F
-from .._checks import check_choice, check_finite, check_positive_int, check_tensor, check_time_first
+from .._checks import (
+    check_choice,
+    check_finite,
+    check_floating,
+    check_has_values,
+    check_no_overflow,
+    check_positive_int,
+    check_tensor,
+    check_time_first,
+)
 from ..kernels import resolve_backend
 from ..kernels.linear_lif import MEMORY_MODES, linear_lif
 from ..surrogate import Surrogate
@@ -145,13 +154,20 @@ class LinearLIF(nn.Module):
                 f"{name}: state.v has shape {tuple(state.v.shape)}, but one output step has shape {want}; "
                 "pass the state returned for this batch, or None to start from rest"
             )
+        check_has_values(state.v, f"{name}: state.v")
+        if state.v.dtype != x_t.dtype or state.v.device != x_t.device:
+            raise TypeError(
+                f"{name}: state.v must have x's dtype and device ({x_t.dtype}, {x_t.device}), "
+                f"got {state.v.dtype} on {state.v.device}"
+            )
         return state
 
     def _run(self, x: torch.Tensor, state: F.LIFState | None, record_v: bool):
         name = type(self).__name__
         check_time_first(x, f"{name}: x")
+        check_floating(x, f"{name}: x")
         self._check_features(x, "x")
-        check_finite(x, f"{name}: x")
+        # linear_lif checks that x, the weights and the state are finite, and the final state after the run
         state = self.init_state(x[0]) if state is None else self._check_state(state, x[0])
         out, state, v = linear_lif(
             x, self.weight, self.bias, state, self.params(),
@@ -183,10 +199,13 @@ class LinearLIF(nn.Module):
                 f"{name}: x_t must be one time step [B, ..., in_features] with at least 2 dims, "
                 f"got {tuple(x_t.shape)}"
             )
+        check_floating(x_t, f"{name}: x_t")
         self._check_features(x_t, "x_t")
         check_finite(x_t, f"{name}: x_t")
         state = self.init_state(x_t) if state is None else self._check_state(state, x_t)
+        check_finite(state.v, f"{name}: state.v")
         out, _, state = F.lif_step(tf.linear(x_t, self.weight, self.bias), state, self.params())
+        check_no_overflow(tuple(state), f"{name}: the state", x_t.dtype)
         return out, state
 
     def extra_repr(self) -> str:

@@ -8,7 +8,14 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from .._checks import check_finite, check_tensor, check_time_first
+from .._checks import (
+    check_finite,
+    check_floating,
+    check_no_overflow,
+    check_state,
+    check_tensor,
+    check_time_first,
+)
 from .._registry import Registry
 from ..functional.spec import NeuronSpec
 from ..kernels import multistep, resolve_backend
@@ -82,20 +89,8 @@ class Neuron(nn.Module):
         return self.State(*(torch.zeros_like(x_t) for _ in self.State._fields))
 
     def _check_state(self, state: Any, x_t: torch.Tensor) -> NamedTuple:
-        name = type(self).__name__
-        if not isinstance(state, self.State):
-            raise TypeError(
-                f"{name}: state must be a {self.State.__name__} (as returned by run/step) or None, "
-                f"got {type(state).__name__}"
-            )
-        for field, value in zip(state._fields, state, strict=True):
-            check_tensor(value, f"{name}: state.{field}")
-            if value.shape != x_t.shape:
-                raise ValueError(
-                    f"{name}: state.{field} has shape {tuple(value.shape)}, but one input step has shape "
-                    f"{tuple(x_t.shape)}; pass the state returned for this batch, or None to start from rest"
-                )
-        return state
+        """``state`` if it is this neuron's state: fields finite, of ``x_t``'s shape, dtype and device."""
+        return check_state(type(self).__name__, state, x_t, self.State)
 
     def run(self, x: torch.Tensor, state: NamedTuple | None = None) -> tuple[torch.Tensor, NamedTuple]:
         """Run over ``x`` ``[T, B, ...]`` from ``state`` (``None``: rest). Returns ``(out, final_state)``."""
@@ -115,9 +110,11 @@ class Neuron(nn.Module):
     def _run(self, x: torch.Tensor, state: NamedTuple | None, record_v: bool):
         name = type(self).__name__
         check_time_first(x, f"{name}: x")
-        check_finite(x, f"{name}: x")
-        state = self.init_state(x[0]) if state is None else self._check_state(state, x[0])
+        check_floating(x, f"{name}: x")
+        state = self.init_state(x[0]) if state is None else state
         params = self.params()
+        # multistep checks x (finite), the state (type, shape, dtype, device, finite) and, after the run,
+        # that the state did not overflow, before and after any engine runs
         out, state, v = multistep(
             type(self).core_step, x, state, params, record_v=record_v, backend=self.backend
         )
@@ -137,9 +134,11 @@ class Neuron(nn.Module):
             raise ValueError(
                 f"{name}: x_t must be one time step [B, ...] with at least 2 dims, got {tuple(x_t.shape)}"
             )
+        check_floating(x_t, f"{name}: x_t")
         check_finite(x_t, f"{name}: x_t")
         state = self.init_state(x_t) if state is None else self._check_state(state, x_t)
         out, v, state = type(self).core_step(x_t, state, self.params())
+        check_no_overflow(tuple(state), f"{name}: the state", x_t.dtype)
         for rec in self._recorders:
             rec(out.unsqueeze(0), v.unsqueeze(0))
         return out, state

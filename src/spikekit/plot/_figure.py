@@ -11,6 +11,8 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .._io import atomic_open
+
 __all__ = ["SAVE_FORMATS", "figure", "save", "to_numpy"]
 
 SAVE_FORMATS = (".png", ".svg", ".pdf")
@@ -30,8 +32,8 @@ def save(fig: Figure, path: str | Path | None, formats: Sequence[str] = SAVE_FOR
     p = Path(path)
     if p.suffix.lower() not in formats:
         raise ValueError(f"path must end with one of {', '.join(formats)}; got {str(path)!r}")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(p, dpi=100)
+    with atomic_open(p, "wb") as f:  # never half a figure, never through a planted link
+        fig.savefig(f, format=p.suffix.lower()[1:], dpi=100)
 
 
 def to_numpy(x: Any, name: str, finite: bool = False) -> np.ndarray:

@@ -26,6 +26,7 @@ from matplotlib.animation import PillowWriter
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from .._io import atomic_open
 from ._figure import figure as _figure
 from ._figure import save as _save
 
@@ -170,9 +171,8 @@ def animate_events(
         p = Path(path)
         if p.suffix.lower() != ".gif":
             raise ValueError(f"path must end with .gif, got {str(path)!r}")
-        p.parent.mkdir(parents=True, exist_ok=True)
         writer = PillowWriter(fps=fps)
-        with writer.saving(fig, str(p), dpi):
+        with atomic_open(p, "wb") as f, writer.saving(fig, f.name, dpi):  # Pillow writes our temp file
             for i in range(len(signed)):
                 draw(i)
                 writer.grab_frame()

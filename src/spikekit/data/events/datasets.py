@@ -194,7 +194,7 @@ class _Recording:
     size: int | None = None
 
 
-def _read_manifest(folder: Path, split: str) -> list[_Recording]:
+def _read_manifest(folder: Path, split: str, n_classes: int | None = None) -> list[_Recording]:
     """Rows of ``folder/MANIFEST.tsv`` for ``split``: columns file, split, label (and sha256, bytes)."""
     path = folder / MANIFEST
     lines = path.read_text().splitlines()
@@ -222,7 +222,16 @@ def _read_manifest(folder: Path, split: str) -> list[_Recording]:
             size = int(row["bytes"]) if row.get("bytes") else None
         except ValueError as err:
             raise ValueError(f"{path} line {number}: label and bytes must be integers ({err})") from err
-        rows.append(_Recording(folder / row["file"], label, row.get("sha256") or None, size))
+        relative = Path(row["file"])
+        if not row["file"] or relative.is_absolute() or ".." in relative.parts:
+            raise ValueError(
+                f"{path} line {number}: file {row['file']!r} must be a relative path inside {folder} "
+                "(no absolute path, no '..')"
+            )
+        if label < 0 or (n_classes is not None and label >= n_classes):
+            top = f", < {n_classes}" if n_classes is not None else ""
+            raise ValueError(f"{path} line {number}: label must be an int >= 0{top}; got {label}")
+        rows.append(_Recording(folder / relative, label, row.get("sha256") or None, size))
     return rows
 
 
@@ -288,9 +297,14 @@ class NMNIST(EventDataset):
             name,
             verify,
         )
+        if self.root.exists() and not self.root.is_dir():
+            raise NotADirectoryError(
+                f"{self.root} is a file, not an N-MNIST folder (Train/<digit>/*.bin, Test/<digit>/*.bin, "
+                f"or a {MANIFEST} listing the files)"
+            )
         if (self.root / MANIFEST).is_file():
             self.layout = "manifest"
-            self._recordings = _read_manifest(self.root, self.split)
+            self._recordings = _read_manifest(self.root, self.split, len(self.classes))
         elif (self.root / _SPLIT_FOLDERS[self.split]).is_dir():
             self.layout = "official"
             self._recordings = _official_layout(self.root, self.split)
@@ -376,6 +390,8 @@ class SHD(EventDataset):
         channels: int = 700,
     ) -> None:
         self.split, self.name = _check_split(split), "shd"
+        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+            raise ValueError(f"channels must be an int >= 1 (cochlea channels; 700 in SHD), got {channels!r}")
         path = Path(root).expanduser()
         path = path if path.is_file() else path / f"shd_{self.split}.h5"
         if not path.is_file():

@@ -20,7 +20,29 @@ from torch.utils.data import DataLoader, Dataset, TensorDataset
 from ... import _io
 from .collate import EventCollate
 
-__all__ = ["FrameDataset", "materialize", "load_frames"]
+__all__ = ["FrameDataset", "materialize", "load_frames", "check_binning", "check_num_workers"]
+
+
+def check_binning(n_time_bins: Any = None, time_window: Any = None, bins_name: str = "n_time_bins") -> None:
+    """Raise unless ``n_time_bins`` is ``None`` or an int >= 1 and ``time_window`` is ``None`` or a finite
+    number of microseconds > 0 (``bool`` is refused for both)."""
+    if n_time_bins is not None:
+        if isinstance(n_time_bins, bool) or not isinstance(n_time_bins, int):
+            raise TypeError(f"{bins_name} must be an int >= 1 (frames per recording), got {n_time_bins!r}")
+        if n_time_bins < 1:
+            raise ValueError(f"{bins_name} must be an int >= 1 (frames per recording), got {n_time_bins}")
+    if time_window is not None:
+        if isinstance(time_window, bool) or not isinstance(time_window, (int, float)):
+            raise TypeError(f"time_window must be a number of microseconds > 0, got {time_window!r}")
+        if not math.isfinite(time_window) or time_window <= 0:
+            raise ValueError(f"time_window must be a finite number of microseconds > 0, got {time_window!r}")
+
+
+def check_num_workers(num_workers: Any) -> int:
+    """Raise unless ``num_workers`` is an int >= 0 (DataLoader worker processes; 0: none)."""
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
+        raise ValueError(f"num_workers must be an int >= 0 (0: load in this process), got {num_workers!r}")
+    return num_workers
 
 
 class FrameDataset(TensorDataset):
@@ -70,6 +92,11 @@ class FrameDataset(TensorDataset):
             )
         if lengths is None:
             lengths = torch.full((len(frames),), frames.shape[1], dtype=torch.int64)
+        if not isinstance(lengths, torch.Tensor) or lengths.is_floating_point() or lengths.is_complex():
+            raise TypeError(
+                f"lengths must be an integer tensor [N] or None, got {type(lengths).__name__}"
+                + (f" of {lengths.dtype}" if isinstance(lengths, torch.Tensor) else "")
+            )
         if (
             lengths.shape != targets.shape
             or bool((lengths < 0).any())
@@ -163,6 +190,9 @@ def materialize(
 
     Memory: ``N * T * prod(frame shape) * 4`` bytes (1,000 N-MNIST recordings at ``T = 10``: 92 MB).
     """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    check_num_workers(num_workers)
     if len(dataset) == 0:  # type: ignore[arg-type]
         raise ValueError("dataset is empty; nothing to materialize")
     sensor = getattr(dataset, "sensor_size", None)
@@ -246,6 +276,10 @@ def load_frames(
         raise ValueError(
             f"give exactly one of n_time_bins, time_window; got {n_time_bins!r} and {time_window!r}"
         )
+    check_binning(n_time_bins, time_window)
+    if flatten is not None and not isinstance(flatten, bool):
+        raise TypeError(f"flatten must be None, True or False, got {flatten!r}")
+    check_num_workers(num_workers)
     key = normalize_event_name(name)
     spec = EVENT_SPECS[key]
     to_frame = require_tonic().transforms.ToFrame

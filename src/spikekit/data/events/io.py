@@ -28,6 +28,7 @@ import numpy as np
 
 from ... import _io
 from ..fetch import ChecksumError, sha256_hex
+from ..idx import read_file
 
 __all__ = [
     "CAMERA_DTYPE",
@@ -140,7 +141,7 @@ def read_nmnist(
         (('x', 'y', 't', 'p'), 305924)
     """
     path = Path(path)
-    data = path.read_bytes()
+    data = read_file(path, "an N-MNIST recording")
     if sha256 is not None:
         got = sha256_hex(data)
         if got != sha256:
@@ -210,10 +211,22 @@ class ShdFile:
 
     def __init__(self, path: str | os.PathLike, channels: int = 700) -> None:
         self.path = Path(path)
+        if isinstance(channels, bool) or not isinstance(channels, int) or channels < 1:
+            raise ValueError(f"channels must be an int >= 1 (cochlea channels; 700 in SHD), got {channels!r}")
         self.channels = channels
         self._handle: Any = None
         self._pid = os.getpid()
-        h5 = self._open()
+        if self.path.is_dir():
+            raise IsADirectoryError(f"{self.path} is a folder, not an SHD file (shd_train.h5 or shd_test.h5)")
+        if not self.path.is_file():
+            raise FileNotFoundError(f"{self.path}: no such SHD file")
+        try:
+            h5 = self._open()
+        except OSError as err:  # h5py: not HDF5, truncated, empty
+            raise ValueError(
+                f"{self.path}: not an SHD file: it cannot be opened as HDF5 ({err}); an SHD file is the "
+                "published shd_train.h5 / shd_test.h5"
+            ) from err
         missing = [name for name in SHD_FIELDS if name not in h5]
         if missing:
             raise ValueError(
