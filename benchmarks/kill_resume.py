@@ -5,9 +5,10 @@ resume it each time, and compare the final weights with an uninterrupted run's, 
 
 Each round starts ``spikekit train --model spiking-mlp --dataset digits --epochs E --out RUN`` (with
 ``--resume`` once RUN holds a checkpoint; batch 4 and 32 steps, so that an epoch takes about a second) and
-kills it at a random time after start-up (start-up and epoch
-length are measured on the uninterrupted reference run first). After ``--kills`` kills the run is resumed to
-the end; its checkpoint must hold the reference's weights bit for bit, and the same per-epoch metrics.
+kills it: every other time at a random time after start-up, otherwise as soon as a checkpoint write begins
+(its temporary file appears). Start-up and epoch length are measured on the uninterrupted reference run
+first. After ``--kills`` kills the run is resumed to the end; its checkpoint must hold the reference's
+weights bit for bit, and the same per-epoch metrics.
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ def _command(out: Path, epochs: int, train_limit: int, test_limit: int, resume: 
 
 def _env() -> dict[str, str]:
     return {**os.environ, "SPIKEKIT_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
+
+
+def _kill_when(proc: subprocess.Popen, ready, timeout: float) -> bool:
+    """SIGKILL ``proc`` as soon as ``ready()`` holds, or after ``timeout`` s; ``False`` if it ended first."""
+    deadline = time.perf_counter() + timeout
+    while proc.poll() is None:
+        if ready() or time.perf_counter() >= deadline:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.0002)
+    return False
 
 
 def _weights(path: Path) -> dict[str, Any]:
@@ -78,13 +91,18 @@ def run(
             before = _epoch(cut)
             proc = subprocess.Popen(_command(cut, epochs, train_limit, test_limit, resume), env=_env(),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
-            # after start-up, anywhere in the training still to do (each epoch's end writes the checkpoint)
-            delay = startup * rng.uniform(0.95, 1.05) + rng.uniform(0.05, 0.9) * (epochs - before) * per_epoch
-            try:
-                proc.wait(timeout=delay)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait()
+            t_start = time.perf_counter()
+            if landed % 2 == 1:
+                # every other kill aims at a checkpoint write: SIGKILL as soon as its temporary file appears
+                delay = startup * 3 + (epochs - before + 1) * per_epoch * 3
+                killed = _kill_when(proc, lambda: any(cut.glob(".checkpoint.pt.*")), delay)
+            else:
+                # after start-up, anywhere in the training still to do (each epoch's end writes a checkpoint)
+                rest = (epochs - before) * per_epoch
+                delay = startup * rng.uniform(0.95, 1.05) + rng.uniform(0.05, 0.9) * rest
+                killed = _kill_when(proc, lambda: False, delay)
+            delay = time.perf_counter() - t_start
+            if killed:
                 temps = list(cut.glob(".checkpoint.pt.*")) if cut.exists() else []
                 for t in temps:  # a write cut short leaves its temporary file, never a half checkpoint
                     t.unlink()
@@ -95,10 +113,9 @@ def run(
                     note = " (during a checkpoint write)" if temps else ""
                     log(f"kill {landed}/{kills} after {delay:.2f} s: epoch {before} -> {after}{note}")
                     continue
-            else:
-                if proc.returncode != 0:
-                    err = proc.stderr.read().decode() if proc.stderr else ""
-                    raise RuntimeError(f"a resumed run failed (exit {proc.returncode}): {err[-2000:]}")
+            elif proc.returncode != 0:
+                err = proc.stderr.read().decode() if proc.stderr else ""
+                raise RuntimeError(f"a resumed run failed (exit {proc.returncode}): {err[-2000:]}")
             wasted += 1  # the run got to its end before the kill: start a fresh one
             log(f"round {rounds}: the run finished before its kill; starting a fresh run")
             for f in ("checkpoint.pt", "metrics.jsonl"):

@@ -334,3 +334,40 @@ REGISTRY: list[NeuronInfo] = [
 ]
 
 IDS = [info.id for info in REGISTRY]
+
+# --- float64: every neuron with constants that float32 cannot hold (issue 15) ----------------------------
+# ``.double()`` must give these numbers, not their float32 roundings (0.9 -> 0.89999997615814209).
+EXACT: list[NeuronInfo] = [
+    NeuronInfo("IF", lambda: sk.nn.IF(threshold=0.7), ref_if, bias=0.15),
+    NeuronInfo("LIF", lambda: sk.nn.LIF(beta=0.9, threshold=0.7), ref_lif),
+    NeuronInfo(
+        "LIF-learn-per-neuron",
+        lambda: sk.nn.LIF(0.9, torch.full((6,), 0.7, dtype=torch.float64), learn_beta=True, shape=6),
+        ref_lif,
+    ),
+    NeuronInfo("PLIF", lambda: sk.nn.PLIF(init_tau=2.5, threshold=0.7), ref_plif, bias=0.6),
+    NeuronInfo("ALIF", lambda: sk.nn.ALIF(beta=0.9, rho=0.95, adapt=0.3, threshold=0.7), ref_alif),
+    NeuronInfo("Synaptic", lambda: sk.nn.Synaptic(alpha=0.7, beta=0.9, threshold=0.7), ref_synaptic, bias=0.05),
+    NeuronInfo("RLIF", lambda: sk.nn.RLIF(6, beta=0.9, threshold=0.7), ref_rlif),
+    NeuronInfo(
+        "RefractoryLIF",
+        lambda: sk.nn.RefractoryLIF(decay=0.9, threshold=0.7, penalty=1.3),
+        ref_refractory,
+        scale=0.8,
+        bias=0.3,
+    ),
+    NeuronInfo(
+        "SRM", lambda: sk.nn.SRM(tau_m=8.3, tau_s=2.1, tau_r=4.7, threshold=0.7), ref_srm, scale=1.0, bias=0.4
+    ),
+    NeuronInfo(
+        "Izhikevich",
+        lambda: sk.nn.Izhikevich("RS", a=0.021, b=0.19, c=-64.9, d=7.9, v_peak=30.1, dt=0.9, v_scale=99.9),
+        ref_izhikevich,
+        scale=15.0,
+        bias=30.0,
+    ),
+    NeuronInfo("AdEx", lambda: sk.nn.AdEx(dt=0.3, v_scale=29.9), ref_adex, scale=3.0, bias=4.0),
+    NeuronInfo("Alpha", lambda: sk.nn.Alpha(alpha=0.9, beta=0.7, threshold=0.7), ref_alpha, bias=0.3),
+]
+
+EXACT_IDS = [info.id for info in EXACT]

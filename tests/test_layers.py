@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
         "spikekit.convert",
         "spikekit.analysis",
         "spikekit.interop",
+        "spikekit.compat",
     ),
     ("spikekit.train", "spikekit.distributed", "spikekit.plot"),
     ("spikekit.cli", "spikekit.__main__"),

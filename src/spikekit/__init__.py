@@ -25,6 +25,7 @@ _SUBMODULES = (
     "convert",
     "analysis",
     "interop",
+    "compat",
     "train",
     "distributed",
     "plot",

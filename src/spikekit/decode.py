@@ -10,7 +10,10 @@ Losses take outputs ``[T, B, C]`` and class indices ``targets`` ``[B]`` (int64) 
 batch:
 
 - :func:`ce_rate_loss`: cross-entropy with the firing rate as logits (or at every step, snnTorch-style).
-- :func:`ce_membrane_loss`: cross-entropy on the time-reduced membrane potential.
+- :func:`ce_membrane_loss`: cross-entropy on the membrane potential reduced over time *first* (one
+  cross-entropy per sample).
+- :func:`ce_membrane_per_step_loss`: cross-entropy on the membrane of *every* step, summed (or averaged)
+  over time: snnTorch tutorial 5's loss.
 - :func:`mse_count_loss`: mean squared error between spike counts and target counts.
 
 Every readout and loss refuses, with a ``ValueError``/``TypeError`` naming the argument, a sequence that is
@@ -28,6 +31,7 @@ from spikekit._checks import check_choice, check_finite, check_range, check_tens
 
 __all__ = [
     "ce_membrane_loss",
+    "ce_membrane_per_step_loss",
     "ce_rate_loss",
     "count",
     "first_spike",
@@ -285,6 +289,11 @@ def ce_membrane_loss(v: torch.Tensor, targets: torch.Tensor, reduce: str = "mean
         \mathcal{L} = \frac{1}{B}\sum_b -\log \operatorname{softmax}(m_b)_{y_b},
         \quad m = \texttt{membrane}(v, \text{reduce})
 
+    Time is reduced *before* the cross-entropy: one softmax per sample, over the time-reduced membrane
+    (``reduce="max"`` is snnTorch's ``ce_max_membrane_loss``). This is **not** snnTorch tutorial 5's loss,
+    which applies cross-entropy to the membrane of every step and sums the ``T`` losses; that one is
+    :func:`ce_membrane_per_step_loss`.
+
     Args:
         v: output membrane trace ``[T, B, C]``.
         targets: class indices ``[B]``, int64, in ``[0, C)``.
@@ -305,6 +314,46 @@ def ce_membrane_loss(v: torch.Tensor, targets: torch.Tensor, reduce: str = "mean
     v = _check_outputs(v, "v")
     targets = _check_targets(targets, v.shape[1], v.shape[2])
     return F.cross_entropy(membrane(v, reduce), targets)
+
+
+def ce_membrane_per_step_loss(v: torch.Tensor, targets: torch.Tensor, *, time: str = "sum") -> torch.Tensor:
+    r"""Cross-entropy on the membrane of every step, summed (or averaged) over time: snnTorch tutorial 5's loss.
+
+    .. math::
+        \mathcal{L} = \sum_{t=0}^{T-1} \frac{1}{B}\sum_b -\log \operatorname{softmax}(v_b[t])_{y_b}
+        \qquad (\text{``time="mean"``: divided by } T)
+
+    snnTorch's tutorial 5 computes exactly this with ``loss = nn.CrossEntropyLoss()`` and
+    ``for step in range(num_steps): loss_val += loss(mem_rec[step], targets)``. Every step is pushed to
+    rank the correct class first, unlike :func:`ce_membrane_loss`, which reduces time before the softmax.
+    Its value grows with ``T`` (about ``T ln C`` untrained); ``time="mean"`` makes it independent of ``T``
+    (and is to this loss what ``ce_rate_loss(per_step=True)`` is to spikes).
+
+    Args:
+        v: output membrane trace ``[T, B, C]`` (e.g. the ``v`` of :meth:`spikekit.nn.Neuron.trace`).
+        targets: class indices ``[B]``, int64, in ``[0, C)``.
+        time: ``"sum"`` (tutorial 5) or ``"mean"`` over the ``T`` per-step losses.
+
+    Shape:
+        - v: ``[T, B, C]``
+        - targets: ``[B]``
+        - output: scalar
+
+    Returns:
+        The loss, a 0-d tensor.
+
+    Example:
+        >>> v = torch.zeros(25, 4, 10)
+        >>> ce_membrane_per_step_loss(v, torch.tensor([0, 1, 2, 3]))  # 25 * ln 10
+        tensor(57.5646)
+    """
+    v = _check_outputs(v, "v")
+    steps, batch, classes = v.shape
+    targets = _check_targets(targets, batch, classes)
+    time = check_choice(time, "time", ("sum", "mean"))
+    per_step = F.cross_entropy(v.reshape(steps * batch, classes), targets.repeat(steps), reduction="none")
+    per_step = per_step.reshape(steps, batch).mean(1)  # [T]: each step's batch-mean loss, as the tutorial
+    return per_step.sum() if time == "sum" else per_step.mean()
 
 
 def mse_count_loss(
