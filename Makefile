@@ -10,14 +10,14 @@ PEERS  := snntorch==1.0.0 spikingjelly==2.0.0 norse==1.1.0 nir==1.0.8 nirtorch==
 # Datasets for data tests and benchmarks (read-only; skipped when absent).
 export SPIKEKIT_DATA ?= $(abspath ../shared/data)
 
-.PHONY: setup browser demo test lint format clean
+.PHONY: setup browser demo test lint format docs docs-serve clean
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e '.[data,plot,events,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[data,plot,events,dev,docs]'
 	$(BIN)/python -m pip install --quiet --no-deps $(PEERS)
 	$(BIN)/python -m pip install --quiet loguru
 	@echo "building the fused C++ kernels (once, cached)"
@@ -38,6 +38,7 @@ test: setup browser
 	$(BIN)/ruff check src tests examples
 	$(BIN)/ruff format --check src tests examples
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory docs
 
 lint: setup
 	$(BIN)/ruff check src tests examples
@@ -47,5 +48,13 @@ format: setup
 	$(BIN)/ruff format src tests examples
 	$(BIN)/ruff check --fix src tests examples
 
+# The documentation site into site/, warnings as errors (API pages from the docstrings, the CLI page from
+# the parsers, the tutorials from examples/tutorials/); tests/test_docs.py runs every snippet in it.
+docs: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
+docs-serve: setup
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .ruff_cache

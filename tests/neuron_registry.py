@@ -347,7 +347,9 @@ EXACT: list[NeuronInfo] = [
     ),
     NeuronInfo("PLIF", lambda: sk.nn.PLIF(init_tau=2.5, threshold=0.7), ref_plif, bias=0.6),
     NeuronInfo("ALIF", lambda: sk.nn.ALIF(beta=0.9, rho=0.95, adapt=0.3, threshold=0.7), ref_alif),
-    NeuronInfo("Synaptic", lambda: sk.nn.Synaptic(alpha=0.7, beta=0.9, threshold=0.7), ref_synaptic, bias=0.05),
+    NeuronInfo(
+        "Synaptic", lambda: sk.nn.Synaptic(alpha=0.7, beta=0.9, threshold=0.7), ref_synaptic, bias=0.05
+    ),
     NeuronInfo("RLIF", lambda: sk.nn.RLIF(6, beta=0.9, threshold=0.7), ref_rlif),
     NeuronInfo(
         "RefractoryLIF",

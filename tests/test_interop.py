@@ -288,8 +288,11 @@ def test_dt_comes_from_the_graph_unless_given(tmp_path):
     graph = sknir.export(model, torch.zeros(1, 1, 4), dt=1e-3)
     assert float(sknir.import_(graph)[1].beta) == pytest.approx(0.8)
     assert float(sknir.import_(graph, dt=1e-4)[1].beta) == pytest.approx(1 - 1e-4 / 5e-3)
-    del graph.metadata["spikekit.dt"]  # a graph from elsewhere: snnTorch's dt
-    assert float(sknir.import_(graph)[1].beta) == pytest.approx(1 - sknir.DEFAULT_DT / 5e-3)
+    del graph.metadata[
+        "spikekit.dt"
+    ]  # a graph from elsewhere: an r = 1 LIF leaves dt open; snnTorch's, warned
+    with pytest.warns(UserWarning, match=r"node\(s\) '1' \(LIF\) have r = 1 .* assumed dt = 0\.0001"):
+        assert float(sknir.import_(graph)[1].beta) == pytest.approx(1 - sknir.DEFAULT_DT / 5e-3)
 
 
 # --- the reference models ------------------------------------------------------------------------------
@@ -421,7 +424,9 @@ def test_export_refuses_max_pooling_of_currents_and_other_bad_input():
 def _graph(**middle) -> nir.NIRGraph:
     nodes = {"input": nir.Input(np.array([3])), **middle, "output": nir.Output(np.array([3]))}
     keys = list(nodes)
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(keys[:-1], keys[1:], strict=True)), type_check=False)
+    edges = list(zip(keys[:-1], keys[1:], strict=True))
+    # a stated step (metadata "dt"): an r = 1 LIF alone does not say how long a step is (import_ warns)
+    return nir.NIRGraph(nodes=nodes, edges=edges, type_check=False, metadata={"dt": 1e-4})
 
 
 def _lif(**over):

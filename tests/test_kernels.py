@@ -243,9 +243,10 @@ def test_no_grad_needs_no_graph_and_gives_the_same_spikes():
 
 def test_backend_selection():
     assert sk.kernels.resolve_backend("auto", F.lif_step, "cpu") == "fused"
-    assert sk.kernels.resolve_backend("auto", F.alif_step, "cpu") == "torch"
-    assert sk.kernels.available_backends(F.alif_step, "cpu") == ["torch"]
+    assert sk.kernels.resolve_backend("auto", F.izhikevich_step, "cpu") == "torch"
+    assert sk.kernels.available_backends(F.izhikevich_step, "cpu") == ["torch"]
     assert all(dispatch.supports(s) for s in (F.if_step, F.lif_step, F.plif_step, F.refractory_step))
+    assert all(dispatch.supports(s) for s in (F.alif_step, F.synaptic_step, F.rlif_step, F.srm_step))
     x = sample(torch.float32)
     out, _, _ = sk.kernels.multistep(F.lif_step, x, F.lif_init(x[0]), F.LIFParams(), backend="auto")
     assert torch.equal(out, sk.kernels.multistep(F.lif_step, x, F.lif_init(x[0]), F.LIFParams())[0])
@@ -253,11 +254,12 @@ def test_backend_selection():
 
 def test_unavailable_backend_raises_naming_the_available_ones(monkeypatch):
     x = sample(torch.float32)
-    state = F.ALIFState(torch.zeros_like(x[0]), torch.zeros_like(x[0]))
-    with pytest.raises(RuntimeError, match=r"backend 'fused' is not available for alif_step on cpu; "):
-        sk.kernels.multistep(F.alif_step, x, state, F.ALIFParams(), backend="fused")
+    params = F.IzhikevichParams()
+    state = F.izhikevich_init(x[0], params)
+    with pytest.raises(RuntimeError, match=r"backend 'fused' is not available for izhikevich_step on cpu; "):
+        sk.kernels.multistep(F.izhikevich_step, x, state, params, backend="fused")
     with pytest.raises(RuntimeError, match=r"available: \['torch'\]"):
-        sk.nn.ALIF(backend="fused")(x)
+        sk.nn.Izhikevich(backend="fused")(x)
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)
     if not torch.cuda.is_available():
         msg = r"backend 'triton' is not available .*available: \['fused', 'torch'\]"
@@ -427,4 +429,249 @@ def test_triton_engine_validates_before_launching(triton_interpret):
     with pytest.raises(ValueError, match=r"triton_engine.refractory_forward: c must be \[M\]"):
         triton_engine.refractory_forward(
             torch.rand(t, m), torch.zeros(2), torch.zeros(m), a, thr, thr, None, False
+        )
+
+
+# --- every neuron with a fused family equals its reference loop (issue 16) ------------------------------
+# Driven by the specs: a future neuron whose spec names a fused family is checked here without an edit.
+import dataclasses  # noqa: E402
+import inspect  # noqa: E402
+
+from spikekit.functional import SPECS  # noqa: E402
+from spikekit.kernels import families  # noqa: E402
+
+FUSED_SPECS = [name for name in SPECS if SPECS[name].fused is not None]
+STATE_FAMILIES = [name for name in FUSED_SPECS if SPECS[name].fused in families.FAMILY_CODES]
+
+
+def _variants(name: str) -> list[dict]:
+    """Constructor options worth covering, from the module's signature: every reset, detached or not,
+    shared or per-neuron parameters."""
+    sig = inspect.signature(sk.nn.NEURONS[name].__init__).parameters
+    resets = [r for r in RESETS if "reset" in sig] or [None]
+    if name == "RefractoryLIF":
+        resets = ["seed", "prose"]
+    out = []
+    for reset in resets:
+        for detach in [False, True] if "detach_reset" in sig else [False]:
+            for shared in [True, False] if "shape" in sig else [True]:
+                kw = {} if reset is None else {"reset": reset}
+                if detach:
+                    kw["detach_reset"] = True
+                if not shared:
+                    kw["shape"] = 6
+                out.append(kw)
+    return out
+
+
+def _build(name: str, features: int = 6, **kw):
+    spec = SPECS[name]
+    kwargs = {**spec.example, **kw}
+    if "size" in kwargs:
+        kwargs.update(size=features, all_to_all=kwargs.get("all_to_all", False))
+    torch.manual_seed(5)  # the same random weights (RLIF) in every build
+    return sk.nn.NEURONS[name](**kwargs)
+
+
+def _leaves(params, dtype):
+    """``params`` with every tensor field a fresh leaf in ``dtype``, so that each one gets a gradient."""
+    changes = {}
+    for f in dataclasses.fields(params):
+        v = getattr(params, f.name)
+        if isinstance(v, torch.Tensor) and v.is_floating_point():
+            changes[f.name] = v.detach().to(dtype).clone().requires_grad_(True)
+    return dataclasses.replace(params, **changes)
+
+
+def _functional_run(name, kw, backend, x, dtype, w, state_seed=2):
+    """Spikes, membrane, final state and gradients (x, every state field, every tensor parameter) of a loss
+    on all three, through ``multistep`` on the neuron's core."""
+    m = _build(name, **kw)
+    spec = SPECS[name]
+    params = _leaves(m.to(dtype).params(), dtype)
+    xx = x.to(dtype).clone().requires_grad_(True)
+    g = torch.Generator().manual_seed(state_seed)
+    rest = m.init_state(xx[0].detach())
+    state = spec.state(*(
+        (f + 0.3 * torch.rand(f.shape, generator=g, dtype=torch.float64).to(dtype)).requires_grad_(True)
+        for f in rest
+    ))  # fmt: skip
+    out, final, v = sk.kernels.multistep(spec.step, xx, state, params, record_v=True, backend=backend)
+    loss = (out * w[0].to(dtype)).sum() + (v * w[1].to(dtype)).sum()
+    loss = loss + sum((f * (0.1 * (i + 1))).sum() for i, f in enumerate(final))
+    leaves = [getattr(params, f.name) for f in dataclasses.fields(params)]
+    leaves = [t for t in leaves if isinstance(t, torch.Tensor) and t.requires_grad]
+    grads = torch.autograd.grad(loss, [xx, *state, *leaves], allow_unused=True)
+    return out.detach(), v.detach(), [f.detach() for f in final], grads
+
+
+def _sample_for(name, dtype, steps=16):
+    scale = {"SRM": 2.0, "ALIF": 1.2}.get(name, 1.0)
+    return sample(torch.float64, steps=steps) * scale + (0.4 if name == "SRM" else 0.0)
+
+
+def _assert_family_same(name, kw, dtype, backend="fused", tol=None):
+    x = _sample_for(name, dtype)
+    w = weights(x, positive=dtype != torch.float64)
+    s0, v0, f0, g0 = _functional_run(name, kw, "torch", x, dtype, w)
+    s1, v1, f1, g1 = _functional_run(name, kw, backend, x, dtype, w)
+    assert 0 < s0.sum() < s0.numel(), "the sample should make the neuron fire, and not at every step"
+    assert torch.equal(s0, s1), f"{int((s0 != s1).sum())} of {s0.numel()} outputs differ"
+    assert torch.equal(v0, v1), "membrane traces differ"
+    assert all(torch.equal(a, b) for a, b in zip(f0, f1, strict=True)), "final states differ"
+    tol = tol or {torch.float64: 1e-12, torch.float32: 1e-5}[dtype]
+    for i, (a, b) in enumerate(zip(g1, g0, strict=True)):
+        if b is None:
+            assert a is None or not a.any(), f"gradient {i}: the reference has none"
+            continue
+        assert a is not None and a.dtype == b.dtype and a.shape == b.shape, f"gradient {i}"
+        assert rel(a, b) <= tol, f"gradient {i}: relative error {rel(a, b):.2e} > {tol:g}"
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+@pytest.mark.parametrize(
+    "name,kw",
+    [(n, kw) for n in FUSED_SPECS for kw in _variants(n)],
+    ids=lambda v: v if isinstance(v, str) else "-".join(f"{k}={x}" for k, x in v.items()) or "default",
+)
+def test_every_fused_neuron_equals_its_reference_loop(name, kw, dtype):
+    """Spikes, membranes and final states bit for bit; gradients of x, of the initial state and of every
+    parameter tensor to 1e-12 (float64) / 1e-5 (float32), through the engine ``"fused"`` picks here."""
+    if SPECS[name].fused in families.FAMILY_CODES and not cpp.available():
+        pytest.skip("the C++ engine could not be built here")
+    _assert_family_same(name, kw, dtype)
+
+
+@pytest.mark.parametrize("surrogate", list(SURROGATES))
+@pytest.mark.parametrize("name", STATE_FAMILIES)
+def test_state_families_with_every_surrogate(name, surrogate):
+    if not cpp.available():
+        pytest.skip("the C++ engine could not be built here")
+    _assert_family_same(name, {"surrogate": SURROGATES[surrogate]}, torch.float32)
+
+
+@pytest.mark.parametrize("name", STATE_FAMILIES)
+def test_state_families_run_the_cpp_engine(name):
+    if not cpp.available():
+        pytest.skip("the C++ engine could not be built here")
+    m = _build(name)
+    x = _sample_for(name, torch.float32).float().requires_grad_(True)
+    assert dispatch.engine_name(m.core_step, x, m.params(), "fused") == "cpp"
+    m.backend = "fused"
+    out = m(x)
+    assert type(out.grad_fn).__name__.startswith("FamilyFunction")
+    assert sk.kernels.resolve_backend("auto", m.core_step, "cpu") == "fused"
+
+
+@pytest.mark.parametrize("name", STATE_FAMILIES)
+def test_state_families_chunked_equal_one_reference_call(name):
+    x = _sample_for(name, torch.float64, steps=20)
+    ref, fast = _build(name).double(), _build(name, backend="fused").double()
+    xr, xf = x.clone().requires_grad_(True), x.clone().requires_grad_(True)
+    out_ref, state_ref = ref.run(xr)
+    a, state = fast.run(xf[:7])
+    b, state2 = fast.run(xf[7:], state)
+    out_fast = torch.cat([a, b])
+    assert torch.equal(out_ref, out_fast)
+    assert all(torch.equal(p, q) for p, q in zip(state_ref, state2, strict=True))
+    w = weights(x)[0].double()
+    gr = torch.autograd.grad((out_ref * w).sum() + state_ref[0].sum(), [xr, *ref.parameters()])
+    gf = torch.autograd.grad((out_fast * w).sum() + state2[0].sum(), [xf, *fast.parameters()])
+    for a_, b_ in zip(gf, gr, strict=True):
+        assert rel(a_, b_) <= 1e-12
+
+
+def test_where_the_cpp_engine_does_not_apply_fused_runs_the_reference_loop():
+    x = _sample_for("ALIF", torch.float32).float()
+    p = F.ALIFParams(surrogate=Bump())
+    assert dispatch.engine_name(F.alif_step, x, p, "fused") == "reference"
+    # a per-neuron float64 parameter with float32 x: the core promotes op by op; the loop mirrors it
+    p64 = F.ALIFParams(beta=torch.full((6,), 0.9, dtype=torch.float64))
+    assert dispatch.engine_name(F.alif_step, x, p64, "fused") == "reference"
+    dense = _build("RLIF", all_to_all=True, backend="fused")
+    assert dispatch.engine_name(F.rlif_step, x, dense.params(), "fused") == "reference"
+    assert torch.equal(dense(x), _build("RLIF", all_to_all=True)(x))
+    for params in (p, p64):
+        state = F.ALIFState(torch.zeros_like(x[0]), torch.zeros_like(x[0]))
+        a = sk.kernels.multistep(F.alif_step, x, state, params, record_v=True)
+        b = sk.kernels.multistep(F.alif_step, x, state, params, record_v=True, backend="fused")
+        assert torch.equal(a[0], b[0]) and torch.equal(a[2], b[2])
+    # bfloat16 too
+    m = _build("Synaptic", backend="fused").to(torch.bfloat16)
+    assert torch.equal(m(x.bfloat16()), _build("Synaptic").to(torch.bfloat16)(x.bfloat16()))
+
+
+def test_a_python_float_parameter_is_not_rounded_to_float32_for_a_float64_run():
+    x = sample(torch.float64) * 2
+    for step, state, params in (
+        (F.lif_step, F.LIFState(torch.zeros_like(x[0])), F.LIFParams(beta=0.9, threshold=0.7)),
+        (F.alif_step, F.ALIFState(torch.zeros_like(x[0]), torch.zeros_like(x[0])), F.ALIFParams(rho=0.3)),
+        (F.synaptic_step, F.SynapticState(torch.zeros_like(x[0]), torch.zeros_like(x[0])),
+         F.SynapticParams(alpha=0.7, beta=0.9)),
+    ):  # fmt: skip
+        a = sk.kernels.multistep(step, x, state, params, record_v=True)
+        b = sk.kernels.multistep(step, x, state, params, record_v=True, backend="fused")
+        assert torch.equal(a[2], b[2]), step.__name__
+
+
+def test_triton_is_not_offered_for_the_state_families(monkeypatch):
+    monkeypatch.setenv("TRITON_INTERPRET", "1")
+    for name in STATE_FAMILIES:
+        step = SPECS[name].step
+        assert "triton" not in sk.kernels.available_backends(step, "cpu")
+        assert dispatch.supports(step) and not dispatch.supports(step, "triton")
+
+
+def test_state_families_check_before_native_code():
+    t, m = 4, 6
+    x = torch.rand(t, m)
+    vec = torch.zeros(m)
+    with pytest.raises(ValueError, match=r"cpp.alif_forward: state\[1\] must be \[M\] = \(6,\)"):
+        cpp.family_forward("alif", x, [vec, torch.zeros(2)], [vec] * 5, "subtract")
+    with pytest.raises(ValueError, match=r"cpp.srm_forward: needs 3 state and 4 parameter tensors"):
+        cpp.family_forward("srm", x, [vec, vec], [vec] * 4, "subtract")
+    with pytest.raises(TypeError, match=r"cpp.synaptic_forward: x must have one of the dtypes"):
+        cpp.family_forward("synaptic", x.bfloat16(), [vec, vec], [vec] * 3, "subtract")
+    with pytest.raises(TypeError, match=r"cpp.rlif_forward: params\[0\] must have dtype torch.float32"):
+        cpp.family_forward("rlif", x, [vec, vec], [vec.double(), vec, vec], "subtract")
+    with pytest.raises(ValueError, match=r"reset must be one of"):
+        cpp.family_forward("rlif", x, [vec, vec], [vec] * 3, "sideways")
+    spec = families.family_spec("synaptic", F.SynapticParams(), x)
+    with pytest.raises(ValueError, match=r"cpp.synaptic_backward: gout must be \[T, M\]"):
+        cpp.family_backward(
+            "synaptic", [x, x], [vec, vec], [vec] * 3, spec, torch.rand(2, m), None, [vec, vec]
+        )
+    with pytest.raises(ValueError, match=r"needs 2 saved sequences and 2 state gradients"):
+        cpp.family_backward("synaptic", [x], [vec, vec], [vec] * 3, spec, None, None, [vec, vec])
+
+
+def test_raw_family_functions_bounds_check_their_tensors():
+    ext, t, m = _raw(), 4, 6
+    x, vec = torch.rand(t, m), torch.zeros(m)
+    msg = r"spikekit C\+\+ engine family_"
+    with pytest.raises(RuntimeError, match=msg + r"forward: state must hold M = 6"):
+        ext.family_forward(0, x, [vec, torch.zeros(1)], [vec] * 5, 0)
+    with pytest.raises(RuntimeError, match=msg + r"forward: family 0 needs 5 parameters, got 4"):
+        ext.family_forward(0, x, [vec, vec], [vec] * 4, 0)
+    with pytest.raises(RuntimeError, match=msg + r"forward: family must be 0..3, got 7"):
+        ext.family_forward(7, x, [vec, vec], [vec] * 5, 0)
+    with pytest.raises(RuntimeError, match=msg + r"forward: x must be float32 or float64"):
+        ext.family_forward(1, x.bfloat16(), [vec, vec], [vec] * 3, 0)
+    with pytest.raises(RuntimeError, match=msg + r"forward: params must be a contiguous CPU tensor of dtype"):
+        ext.family_forward(1, x, [vec, vec], [vec, vec, vec.double()], 0)
+    with pytest.raises(RuntimeError, match=msg + r"forward: reset must be 0, 1 or 2"):
+        ext.family_forward(1, x, [vec, vec], [vec] * 3, 5)
+    with pytest.raises(RuntimeError, match=msg + r"backward: family 3 saves 2 sequences, got 1"):
+        ext.family_backward(3, [x], [vec] * 3, [vec] * 4, None, None, [vec] * 3, 0, False, 0, 2.0)
+    with pytest.raises(RuntimeError, match=msg + r"backward: saved must be \[T, M\]"):
+        ext.family_backward(
+            3, [x, torch.rand(2, m)], [vec] * 3, [vec] * 4, None, None, [vec] * 3, 0, False, 0, 2.0
+        )
+    with pytest.raises(RuntimeError, match=msg + r"backward: gout must be \[T, M\]"):
+        ext.family_backward(1, [x, x], [vec] * 2, [vec] * 3, torch.rand(1), None, [vec] * 2, 0, False, 0, 2.0)
+    with pytest.raises(RuntimeError, match=msg + r"backward: gstate must hold 2 tensors"):
+        ext.family_backward(1, [x, x], [vec] * 2, [vec] * 3, None, None, [vec], 0, False, 0, 2.0)
+    with pytest.raises(RuntimeError, match=msg + r"backward: gstate must hold M = 6"):
+        ext.family_backward(
+            1, [x, x], [vec] * 2, [vec] * 3, None, None, [vec, torch.zeros(3)], 0, False, 0, 2.0
         )

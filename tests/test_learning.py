@@ -551,28 +551,7 @@ def test_resume_ends_with_the_same_weights_as_an_uninterrupted_run(tmp_path, mod
         train_diehl_cook(tiny_model(), images, checkpoint=tmp_path / "b.pt", resume=True, **{**kw, "seed": 8})
 
 
-def test_docs_examples_run(tmp_path):
-    """Every ```python block of docs/learning.md runs (each in its own function, one subprocess)."""
-    import os
-    import re
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    doc = Path(__file__).resolve().parents[1] / "docs" / "learning.md"
-    if not doc.exists():
-        pytest.skip(f"{doc} not found")
-    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
-    assert len(blocks) >= 8, "one example per rule"
-    script = "\n".join(
-        f"def block_{i}():\n" + "".join(f"    {line}\n" for line in b.splitlines()) + f"block_{i}()\n"
-        for i, b in enumerate(blocks)
-    )
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # small ops: one thread is fastest on a busy machine
-    done = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+# docs/learning.md's examples run in tests/test_docs.py, with every other page's.
 
 
 def test_reward_stdp_with_instant_eligibility_and_unit_reward_is_stdp_on_a_conv():

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import spikekit as sk
-from neuron_registry import IDS, REGISTRY, NeuronInfo
+from neuron_registry import EXACT, EXACT_IDS, IDS, REGISTRY, NeuronInfo
 
 pytestmark = pytest.mark.filterwarnings("error::UserWarning")
 
@@ -121,6 +121,48 @@ def test_dtype_and_device_kept(info, dtype):
     assert all(s.dtype == dtype for s in state)
     out.sum().backward()
     assert x.grad.dtype == dtype and torch.isfinite(x.grad.float()).all()
+
+
+def built_in_float64(info: NeuronInfo) -> sk.nn.Neuron:
+    """``info.build()`` with float64 as the default dtype: every constant is the float64 of its number."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        torch.manual_seed(0)
+        return info.build()
+    finally:
+        torch.set_default_dtype(old)
+
+
+@pytest.mark.parametrize("info", EXACT, ids=EXACT_IDS)
+@pytest.mark.parametrize("cast", ["double", "to", "float-then-double", "half-then-double"])
+def test_float64_module_holds_the_numbers_given(info, cast):
+    """Issue 15: a float32 module cast to float64 runs with the float64 of the numbers it was built with
+    (not their float32 roundings) and equals the float64 reference at 1e-12. Parameters are created in the
+    default dtype like every torch Parameter, so the reference takes the module's own."""
+    torch.manual_seed(0)
+    m = info.build()  # in float32
+    m = {
+        "double": lambda: m.double(),
+        "to": lambda: m.to(torch.float64),
+        "float-then-double": lambda: m.float().double(),
+        "half-then-double": lambda: m.half().double(),
+    }[cast]()
+    exact = built_in_float64(info)
+    with torch.no_grad():
+        for name, p in m.named_parameters():
+            exact.get_parameter(name).copy_(p)
+    for name, buf in exact.named_buffers():
+        assert m.get_buffer(name).dtype == torch.float64, f"{info.id}: {name} is not float64"
+        torch.testing.assert_close(
+            m.get_buffer(name), buf, rtol=0, atol=0, msg=lambda s, n=name: f"{info.id} {n}: {s}"
+        )
+    x = info.sample(steps=15)
+    out, v = module_fn(m, x)
+    out_r, v_r = info.reference(exact, x)
+    assert 0.02 < out.abs().gt(0).double().mean() < 0.9, "sample input must make the neurons fire sometimes"
+    torch.testing.assert_close(out, out_r, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(v, v_r, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("info", REGISTRY, ids=IDS)

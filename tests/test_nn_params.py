@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -85,8 +87,8 @@ def test_other_bad_parameters():
 def test_auto_backend_says_which_in_repr():
     assert "backend='auto'" in repr(sk.nn.LIF(backend="auto"))
     assert sk.kernels.resolve_backend("auto") == sk.kernels.available_backends()[0]
-    with pytest.raises(RuntimeError, match=r"backend 'fused' is not available for alif_step"):
-        sk.nn.ALIF(backend="fused")
+    with pytest.raises(RuntimeError, match=r"backend 'fused' is not available for izhikevich_step"):
+        sk.nn.Izhikevich(backend="fused")
 
 
 def test_time_distributed_equals_a_loop_over_time():
@@ -132,3 +134,55 @@ def test_record_with_steps_and_kept_graph():
     assert rec[""].v.shape == (4, 2, 3)
     rec[""].v.sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+# --- issue 15: float64 is float64 ----------------------------------------------------------------------
+def test_constants_cast_to_float64_are_the_numbers_given_and_float32_is_unchanged():
+    lif = sk.nn.LIF(beta=0.9, threshold=0.7)
+    assert lif.beta.dtype == torch.float32 and lif.beta.item() == torch.tensor(0.9).item()  # as before
+    for cast in (lambda m: m.double(), lambda m: m.to(torch.float64), lambda m: m.half().float().double()):
+        m = cast(sk.nn.LIF(beta=0.9, threshold=0.7))
+        assert m.beta.dtype == torch.float64 and m.beta.item() == 0.9 and m.threshold.item() == 0.7
+    # per-neuron tensors: in the module's dtype until .to(), then the values given
+    thr = torch.tensor([0.7, 0.3], dtype=torch.float64)
+    m = sk.nn.LIF(threshold=thr, shape=2)
+    assert m.threshold.dtype == torch.float32
+    assert torch.equal(m.double().threshold, thr)
+    # LinearLIF holds a LIF: the same
+    assert sk.nn.LinearLIF(3, 2, beta=0.9).double().beta.item() == 0.9
+
+
+def test_parameters_are_created_in_the_default_dtype():
+    """A Parameter is the user's once made, like every torch Parameter: ``.double()`` casts what it holds."""
+    m = sk.nn.LIF(beta=0.9, learn_beta=True).double()
+    assert m.beta.dtype == torch.float64 and m.beta.item() == torch.tensor(0.9).item() != 0.9
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        assert sk.nn.LIF(beta=0.9, learn_beta=True).beta.item() == 0.9
+    finally:
+        torch.set_default_dtype(old)
+
+
+def test_changed_buffers_and_loaded_state_dicts_are_what_double_gives():
+    m = sk.nn.LIF(beta=0.9)
+    with torch.no_grad():
+        m.beta.fill_(0.5)  # changed in place: that is the value now
+    assert m.double().beta.item() == 0.5
+    m = sk.nn.LIF(beta=0.9)
+    m.beta = torch.tensor(0.8, dtype=torch.float64)  # replaced
+    assert m.float().double().beta.item() == 0.8
+    # a float64 state dict into a float32 module: float32 until .double(), then its float64 numbers
+    exact = sk.nn.ALIF(beta=0.8, rho=0.95, adapt=0.3, threshold=0.7).double().state_dict()
+    m = sk.nn.ALIF()
+    m.load_state_dict(exact)
+    assert m.rho.dtype == torch.float32 and m.rho.item() == torch.tensor(0.95).item()
+    m = m.double()
+    assert all(torch.equal(m.get_buffer(k), v) for k, v in exact.items())
+    # an old float32 state dict still loads, into either dtype, and gives what it holds
+    old = sk.nn.ALIF(beta=0.8, rho=0.95).state_dict()
+    for m in (sk.nn.ALIF(), sk.nn.ALIF().double()):
+        m.load_state_dict(old)
+        assert m.double().rho.item() == torch.tensor(0.95).item()
+    # copies keep the float64 numbers
+    assert copy.deepcopy(sk.nn.LIF(beta=0.9)).double().beta.item() == 0.9

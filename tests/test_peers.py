@@ -93,7 +93,10 @@ def test_alpha_matches_snntorch_alpha_spike_for_spike(snntorch, reset, alpha, be
     g = torch.Generator().manual_seed(11)
     x = (torch.rand(200, 8, 32, generator=g, dtype=torch.float64) * 1.4 - 0.5) * 0.6
     ours, v_ours, _ = sk.nn.Alpha(alpha, beta, threshold=1.0, reset=reset).double().trace(x)
-    neuron = snntorch.Alpha(alpha=alpha, beta=beta, threshold=1.0, reset_mechanism=reset).to(torch.float64)
+    # snnTorch keeps Python floats as float32 buffers (.to(float64) would give 0.9 as 0.89999997...); spikekit
+    # keeps the numbers given (issue 15), so snnTorch gets them as float64 tensors
+    f64 = {k: torch.tensor(v, dtype=torch.float64) for k, v in {"alpha": alpha, "beta": beta}.items()}
+    neuron = snntorch.Alpha(**f64, threshold=1.0, reset_mechanism=reset).to(torch.float64)
     exc, inh, mem = neuron.reset_mem()
     spikes, mems = [], []
     for x_t in x:

@@ -8,6 +8,6 @@ Layer 4 (docs/architecture.md): may import ``nn``, ``functional``, ``surrogate``
 peer library itself.
 """
 
-from . import snntorch
+from . import norse, snntorch, spikingjelly
 
-__all__ = ["snntorch"]
+__all__ = ["norse", "snntorch", "spikingjelly"]

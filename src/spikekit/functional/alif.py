@@ -72,5 +72,6 @@ SPEC = register(
         with_decay=lambda d: {"beta": d},
         nir_reason="its threshold adapts (a second state variable raised by each spike); NIR has no adaptive "
         "neuron",
+        fused="alif",
     )
 )

@@ -73,5 +73,6 @@ SPEC = register(
         nir_nodes=("LIF",),
         loihi=True,
         example={"size": 1},
+        fused="rlif",
     )
 )

@@ -78,5 +78,6 @@ SPEC = register(
         with_decay=lambda d: {"tau_m": -1.0 / math.log(d)},
         nir_reason="its refractory kernel (a decaying negative trace set at each spike) has no NIR "
         "counterpart; NIR's neurons reset to a fixed v_reset",
+        fused="srm",
     )
 )

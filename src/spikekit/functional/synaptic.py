@@ -64,5 +64,6 @@ SPEC = register(
         nir_nodes=("CubaLIF", "CubaLI"),
         loihi=True,
         with_decay=lambda d: {"beta": d},
+        fused="synaptic",
     )
 )

@@ -8,7 +8,11 @@ metadata names (``"spikekit.module"``, written for neurons NIR writes as another
 
 from __future__ import annotations
 
+import contextlib
+import math
+import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Any
 
 import nir
@@ -17,14 +21,16 @@ import torch
 from torch import nn
 
 from ..functional.spec import SPECS, NeuronSpec
-from ..nn import TimeDistributed
+from ..nn import Neuron, TimeDistributed
 from ..nn.neuron import NEURONS
-from .layers import GraphModule, Membrane, Scale, SumPool2d, Threshold
+from .layers import GraphModule, Membrane, Recurrent, Scale, SumPool2d, Threshold
 
 ATOL = 1e-6  # relative tolerance when deciding that a gain is 1 or a decay is 0 (float32 round-off)
 
 
 def _t(a: Any, dtype: torch.dtype | None = None) -> torch.Tensor:
+    if isinstance(a, torch.Tensor):  # Norse and Sinabs store torch tensors in their nodes
+        a = a.detach().cpu().numpy()
     return torch.as_tensor(np.array(a, copy=True), dtype=dtype or torch.get_default_dtype())
 
 
@@ -69,7 +75,7 @@ def _decay(key: str, node: Any, tau: Any, dt: float, name: str = "tau") -> np.nd
     tau = np.asarray(tau, np.float64)
     if np.any(~np.isfinite(tau)) or np.any(tau <= 0):
         raise ValueError(f"import_: node {key!r} ({type(node).__name__}) needs finite {name} > 0")
-    beta = 1.0 - dt / tau
+    beta = np.array(1.0 - dt / tau, dtype=np.float64)
     beta[np.abs(beta) <= ATOL] = 0.0
     if np.any(beta < 0):
         raise ValueError(
@@ -107,15 +113,146 @@ def _check_values(key: str, node: Any) -> None:
             )
 
 
-def _same_shape(key: str, node: Any, *fields: str) -> None:
-    """The per-neuron parameters of a neuron node must share one shape (NIR's rule)."""
+def _same_shape(key: str, node: Any, *fields: str) -> tuple[int, ...]:
+    """The per-neuron shape of a neuron node: its parameters broadcast together (a 0-d or ``(1,)`` value, as
+    Norse and snnTorch write shared parameters, stands for every neuron). Parameters that do not broadcast
+    are refused."""
     shapes = {f: np.shape(getattr(node, f)) for f in fields if getattr(node, f, None) is not None}
-    if len(set(shapes.values())) > 1:
+    try:
+        return tuple(np.broadcast_shapes(*shapes.values())) if shapes else ()
+    except ValueError:
         listing = ", ".join(f"{f} {shape}" for f, shape in shapes.items())
         raise ValueError(
             f"import_: node {key!r} ({type(node).__name__}): its parameters must have one shape (one value "
-            f"per neuron), got {listing}"
+            f"per neuron) or broadcast to one, got {listing}"
+        ) from None
+
+
+def _arr(value: Any, shape: tuple[int, ...]) -> np.ndarray:
+    """``value`` as a float64 array of the node's per-neuron ``shape`` (broadcast)."""
+    return np.array(np.broadcast_to(np.asarray(value, np.float64), shape), dtype=np.float64)
+
+
+# --- the time step ---------------------------------------------------------------------------------------
+DEFAULT_DT = 1e-4  # seconds per step assumed when nothing in the graph says (snnTorch's and SpikingJelly's)
+_LEAKY = (nir.LIF, nir.LI, nir.CubaLIF, nir.CubaLI)
+_INTEGRATORS = (nir.IF, nir.I)
+
+
+def _snap(x: float) -> float:
+    """``x`` rounded to one significant decimal digit (``1e-4``, ``2e-3``, ``1``) when it lies within 1e-6
+    of one: a step length computed from a float32 writer's ``tau / r`` is its ``dt`` up to round-off."""
+    if not math.isfinite(x) or x <= 0:
+        return x
+    e = math.floor(math.log10(x))
+    m = x / 10.0**e
+    d = round(m)
+    if abs(m - d) <= 1e-6 * m:
+        return float(f"{d}e{e}") if d < 10 else float(f"1e{e + 1}")
+    return x
+
+
+def _common(values: np.ndarray) -> float | None:
+    """The one value every neuron has (within 1e-6 relative), or ``None``."""
+    v = np.asarray(values, np.float64).ravel()
+    if v.size == 0 or not np.all(np.isfinite(v)) or np.any(v <= 0):
+        return None
+    ref = float(np.median(v))
+    return ref if np.all(np.abs(v - ref) <= 1e-6 * ref) else None
+
+
+def _not_one(x: Any) -> bool:
+    return not _is_one(np.asarray(x, np.float64))
+
+
+def node_dt(node: Any) -> float | None:
+    """The step length a neuron node's own parameters imply, or ``None`` when they leave it open.
+
+    - ``IF``/``I``: ``1 / r`` (one unit of input adds ``r dt = 1`` to the membrane: Sinabs and Norse write
+      ``r = 1`` for ``v += x``, SpikingJelly and spikekit ``r = 1 / dt``);
+    - ``LIF``/``LI`` with ``r > 1``: ``tau / r`` (the unit-gain form ``r = tau / dt`` of snnTorch, spikekit's
+      ``LI`` and SpikingJelly's ``decay_input=False``);
+    - ``CubaLIF``/``CubaLI``: ``tau_mem / r`` when ``r > 1``, ``tau_syn / w_in`` when ``w_in > 1`` (both
+      must agree);
+    - a leaky node with ``r = 1`` (and ``w_in = 1``): ``None``.
+
+    The value is rounded to one significant digit when within 1e-6 of one (float32 writers).
+    """
+    with np.errstate(all="ignore"):
+        if isinstance(node, _INTEGRATORS):
+            r = _common(node.r)
+            return None if r is None else _snap(1.0 / r)
+        pairs = []
+        if isinstance(node, nir.LIF | nir.LI):
+            pairs.append((node.tau, node.r))
+        elif isinstance(node, nir.CubaLIF | nir.CubaLI):
+            pairs += [(node.tau_mem, node.r), (node.tau_syn, getattr(node, "w_in", 1.0))]
+        found = set()
+        for tau, gain in pairs:
+            g = np.asarray(gain, np.float64)
+            if not _not_one(g) or np.any(g <= 1):
+                continue
+            dt = _common(np.asarray(tau, np.float64) / g)
+            if dt is None:
+                return None
+            found.add(_snap(dt))
+        return found.pop() if len(found) == 1 else None
+
+
+def _nodes(graph: Any) -> Iterator[tuple[str, Any]]:
+    for key, node in graph.nodes.items():
+        if isinstance(node, nir.NIRGraph):
+            yield from ((f"{key}.{k}", n) for k, n in _nodes(node))
+        else:
+            yield key, node
+
+
+def _taus(node: Any) -> np.ndarray:
+    if isinstance(node, nir.LIF | nir.LI):
+        return np.asarray(node.tau, np.float64)
+    return np.minimum(np.asarray(node.tau_mem, np.float64).min(), np.asarray(node.tau_syn, np.float64).min())
+
+
+def plan_dt(graph: Any, dt: float | None) -> dict[int, float]:
+    """The step length each neuron node of ``graph`` is imported with, by ``id(node)``.
+
+    ``dt`` given (``import_(graph, dt=...)``, or the graph's ``spikekit.dt``/``dt`` metadata): every node.
+    Otherwise each node's own (:func:`node_dt`); a leaky node with ``r = 1`` takes the one step the graph's
+    other leaky nodes imply, else the one its integrators imply, if no longer than its time constants; else
+    it is ambiguous: ``1`` (time counted in steps, Sinabs' convention) when every time constant is at least
+    1, else :data:`DEFAULT_DT`, with a warning naming the nodes and the step assumed.
+    """
+    neurons = [(k, n) for k, n in _nodes(graph) if isinstance(n, _LEAKY + _INTEGRATORS)]
+    if dt is not None:
+        return {id(n): dt for _, n in neurons}
+    own = {id(n): node_dt(n) for _, n in neurons}
+    leaky = {own[id(n)] for _, n in neurons if isinstance(n, _LEAKY) and own[id(n)] is not None}
+    integ = {own[id(n)] for _, n in neurons if isinstance(n, _INTEGRATORS) and own[id(n)] is not None}
+    graph_dt = leaky.pop() if len(leaky) == 1 else None
+    if graph_dt is None and not leaky and len(integ) == 1:
+        graph_dt = integ.pop()
+    plan: dict[int, float] = {}
+    assumed: dict[float, list[str]] = {}
+    for key, n in neurons:
+        d = own[id(n)]
+        if d is None:
+            with np.errstate(all="ignore"):
+                shortest = float(np.min(_taus(n))) if isinstance(n, _LEAKY) else math.inf
+            if graph_dt is not None and graph_dt <= shortest:
+                d = graph_dt
+            else:
+                d = 1.0 if shortest >= 1.0 else DEFAULT_DT
+                assumed.setdefault(d, []).append(f"{key!r} ({type(n).__name__})")
+        plan[id(n)] = d
+    for d, keys in assumed.items():
+        why = "time constants counted in steps, as Sinabs writes them" if d == 1.0 else "snnTorch's default"
+        warnings.warn(
+            f"import_: node(s) {', '.join(keys)} have r = 1 (and w_in = 1), which leaves the time step open, "
+            f"and the rest of the graph does not fix it; assumed dt = {d:g} ({why}). Pass import_(graph, "
+            "dt=...) if the graph was written for another step (Norse runs its graphs at dt = 1e-3)",
+            stacklevel=4,
         )
+    return plan
 
 
 # --- stateless nodes -----------------------------------------------------------------------------------
@@ -174,8 +311,11 @@ def _conv(key, node, ctx) -> nn.Module:
 
 
 def _flatten(key, node, ctx) -> nn.Module:
-    end = int(node.end_dim)
-    return TimeDistributed(nn.Flatten(int(node.start_dim) + 1, end + 1 if end >= 0 else end))
+    """NIR counts ``start_dim``/``end_dim`` without the batch: a dim >= 0 moves one place right (past the
+    batch that :class:`~spikekit.nn.TimeDistributed` gives each step); a negative one counts from the end,
+    the same with or without the batch."""
+    start, end = int(node.start_dim), int(node.end_dim)
+    return TimeDistributed(nn.Flatten(start + 1 if start >= 0 else start, end + 1 if end >= 0 else end))
 
 
 def _pool(key, node, ctx) -> nn.Module:
@@ -210,45 +350,52 @@ def _restorer(meta: dict[str, Any]) -> NeuronSpec | None:
     return spec if spec.nir == "leaky" and spec.nir_restore is not None else None
 
 
+def _dt(ctx: dict[str, Any], node: Any) -> float:
+    return ctx["plan"].get(id(node), ctx["dt"] if ctx["dt"] is not None else DEFAULT_DT)
+
+
+def _neuron(cls: type, **kwargs: Any) -> nn.Module:
+    """``cls(**kwargs)``, per-neuron values as tensors, with a ``shape`` when any differs between neurons."""
+    values = {k: _value(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+    return cls(**values, shape=_shape(*values.values()))
+
+
 def _if(key, node, ctx) -> nn.Module:
     """``dv/dt = r I``: ``v += (r dt) x``; spikekit's IF on the membrane ``v / (r dt)``."""
-    dt = ctx["dt"]
-    _same_shape(key, node, "r", "v_threshold", "v_reset")
-    gain = _gain(node.r, dt)
+    shape = _same_shape(key, node, "r", "v_threshold", "v_reset")
+    gain = _gain(_arr(node.r, shape), _dt(ctx, node))
     cls = neuron_for("leaky", type(node).__name__)
     if isinstance(node, nir.I):
-        neuron = cls(threshold=1.0, reset="none")
-        return Membrane(neuron, None if _is_one(gain) else _t(gain))
+        return Membrane(cls(threshold=1.0, reset="none"), None if _is_one(gain) else _t(gain))
     _zero(key, node, "v_reset")
-    thr = _value(np.asarray(node.v_threshold, np.float64) / gain)
-    return cls(threshold=thr, reset="zero", shape=_shape(thr))
+    return _neuron(cls, threshold=_arr(node.v_threshold, shape) / gain, reset="zero")
 
 
 def _lif(key, node, ctx) -> nn.Module:
     """``tau dv/dt = v_leak - v + r I``: ``v = beta v + g x``, ``beta = 1 - dt/tau``, ``g = r dt / tau``."""
-    dt = ctx["dt"]
-    _same_shape(key, node, "tau", "r", "v_leak", "v_threshold", "v_reset")
+    dt = _dt(ctx, node)
+    shape = _same_shape(key, node, "tau", "r", "v_leak", "v_threshold", "v_reset")
     _zero(key, node, "v_leak")
-    beta = _decay(key, node, node.tau, dt)
-    gain = _gain(node.r, dt, 1.0 / np.asarray(node.tau, np.float64))
+    tau = _arr(node.tau, shape)
+    beta = _decay(key, node, tau, dt)
+    gain = _gain(_arr(node.r, shape), dt, 1.0 / tau)
     cls = neuron_for("leaky", type(node).__name__)
     if isinstance(node, nir.LI):
-        b = _value(beta)
         if np.any(beta == 0):
             raise ValueError(f"import_: node {key!r} (LI) has tau = dt, a membrane with no memory")
-        return Membrane(cls(beta=b, reset="none", shape=_shape(b)), None if _is_one(gain) else _t(gain))
+        return Membrane(_neuron(cls, beta=beta, reset="none"), None if _is_one(gain) else _t(gain))
     _zero(key, node, "v_reset")
-    thr = np.asarray(node.v_threshold, np.float64) / gain
+    v_threshold = _arr(node.v_threshold, shape)
+    thr = v_threshold / gain
     if np.all(beta == 0):  # tau = dt: the membrane is forgotten every step, a threshold on g x
         return Threshold(_t(thr) if not np.all(thr == thr.flat[0]) else float(thr.flat[0]))
     if np.any(beta == 0):
         raise ValueError(f"import_: node {key!r} (LIF) mixes tau = dt and tau > dt")
     meta = node.metadata or {}
     spec = _restorer(meta)
-    if spec is not None and _is_one(np.asarray(node.r, np.float64)):
-        return _restore(spec, beta, np.asarray(node.v_threshold, np.float64), meta)
-    b, t = _value(beta), _value(thr)
-    return cls(beta=b, threshold=t, reset="zero", shape=_shape(b, t))
+    if spec is not None and _is_one(_arr(node.r, shape)):
+        return _restore(spec, beta, v_threshold, meta)
+    return _neuron(cls, beta=beta, threshold=thr, reset="zero")
 
 
 def _restore(spec: NeuronSpec, beta: np.ndarray, v_threshold: np.ndarray, meta: dict) -> nn.Module:
@@ -266,68 +413,103 @@ def _restore(spec: NeuronSpec, beta: np.ndarray, v_threshold: np.ndarray, meta: 
     return neuron
 
 
-def _cuba(key, node, ctx) -> nn.Module:
-    """Current ``i = alpha i + (w_in dt / tau_syn) x``; membrane ``v = beta v + (r dt / tau_mem) i``."""
-    dt = ctx["dt"]
-    _same_shape(key, node, "tau_syn", "tau_mem", "r", "w_in", "v_leak", "v_threshold", "v_reset")
+def _cuba_parts(key: str, node: Any, ctx: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``alpha``, ``beta`` and the total input gain of a CubaLIF/CubaLI node (float64, per neuron)."""
+    dt = _dt(ctx, node)
+    shape = _same_shape(key, node, "tau_syn", "tau_mem", "r", "w_in", "v_leak", "v_threshold", "v_reset")
     _zero(key, node, "v_leak")
-    alpha = _decay(key, node, node.tau_syn, dt, "tau_syn")
-    beta = _decay(key, node, node.tau_mem, dt, "tau_mem")
+    tau_syn, tau_mem = _arr(node.tau_syn, shape), _arr(node.tau_mem, shape)
+    alpha = _decay(key, node, tau_syn, dt, "tau_syn")
+    beta = _decay(key, node, tau_mem, dt, "tau_mem")
     if np.any(alpha == 0) or np.any(beta == 0):
         raise ValueError(f"import_: node {key!r} ({type(node).__name__}) has a time constant equal to dt")
-    tau_syn, tau_mem = np.asarray(node.tau_syn, np.float64), np.asarray(node.tau_mem, np.float64)
-    gain = _gain(_gain(node.w_in, dt, 1.0 / tau_syn), _gain(node.r, dt, 1.0 / tau_mem))
-    a, b = _value(alpha), _value(beta)
+    w_in = _arr(getattr(node, "w_in", 1.0), shape)
+    gain = _gain(_gain(w_in, dt, 1.0 / tau_syn), _gain(_arr(node.r, shape), dt, 1.0 / tau_mem))
+    return alpha, beta, gain
+
+
+def _cuba(key, node, ctx) -> nn.Module:
+    """Current ``i = alpha i + (w_in dt / tau_syn) x``; membrane ``v = beta v + (r dt / tau_mem) i``."""
+    alpha, beta, gain = _cuba_parts(key, node, ctx)
     cls = neuron_for("cuba", type(node).__name__)
     if isinstance(node, nir.CubaLI):
         return Membrane(
-            cls(alpha=a, beta=b, reset="none", shape=_shape(a, b)), None if _is_one(gain) else _t(gain)
+            _neuron(cls, alpha=alpha, beta=beta, reset="none"), None if _is_one(gain) else _t(gain)
         )
     _zero(key, node, "v_reset")
-    thr = _value(np.asarray(node.v_threshold, np.float64) / gain)
-    return cls(alpha=a, beta=b, threshold=thr, reset="zero", shape=_shape(a, b, thr))
+    shape = np.shape(alpha)
+    return _neuron(cls, alpha=alpha, beta=beta, threshold=_arr(node.v_threshold, shape) / gain, reset="zero")
 
 
 def _recurrent(key: str, graph: Any, ctx: dict[str, Any]) -> nn.Module:
-    """The subgraph ``input -> LIF -> output`` with ``LIF -> Linear/Affine -> LIF``: the ``"recurrent"``
-    neuron (spikekit's RLIF)."""
-    dt = ctx["dt"]
+    """The subgraph ``input -> N -> output`` with ``N -> Linear/Affine -> N``, ``N`` a LIF or CubaLIF: a
+    recurrent layer whose feedback carries last step's spikes. A LIF with a bias-free feedback becomes
+    spikekit's RLIF; a CubaLIF (the NIR paper's Braille RNN, snnTorch's RSynaptic), or a feedback with a
+    bias, a :class:`~spikekit.interop.layers.Recurrent` around the node's neuron."""
     kinds = {type(n) for n in graph.nodes.values()}
-    lifs = [k for k, n in graph.nodes.items() if isinstance(n, nir.LIF)]
+    cells = [k for k, n in graph.nodes.items() if isinstance(n, nir.LIF | nir.CubaLIF)]
     dense = [k for k, n in graph.nodes.items() if isinstance(n, nir.Linear | nir.Affine)]
-    ok = len(graph.nodes) == 4 and {nir.Input, nir.Output} <= kinds and len(lifs) == 1 and len(dense) == 1
+    ok = len(graph.nodes) == 4 and {nir.Input, nir.Output} <= kinds and len(cells) == 1 and len(dense) == 1
     if ok:
-        lif, w = lifs[0], dense[0]
-        ok = {(lif, w), (w, lif)} <= set(map(tuple, graph.edges))
+        cell, w = cells[0], dense[0]
+        ok = {(cell, w), (w, cell)} <= set(map(tuple, graph.edges))
     if not ok:
         raise ValueError(
-            f"import_: subgraph {key!r} has a cycle that is not a recurrent LIF (input -> LIF -> output with "
-            "LIF -> Linear -> LIF); spikekit imports only that recurrent pattern"
+            f"import_: subgraph {key!r} has a cycle that is not a recurrent LIF or CubaLIF (input -> N -> "
+            "output with N -> Linear/Affine -> N); spikekit imports only that recurrent pattern"
         )
-    node, rec = graph.nodes[lif], graph.nodes[w]
-    cls = neuron_for("recurrent", type(node).__name__)
-    if isinstance(rec, nir.Affine) and np.any(np.asarray(rec.bias) != 0):
+    node, rec = graph.nodes[cell], graph.nodes[w]
+    _check_values(key, node)
+    _check_values(key, rec)
+    weight = np.asarray(rec.weight, np.float64)
+    bias = np.asarray(rec.bias, np.float64) if isinstance(rec, nir.Affine) else None
+    if bias is not None and not np.any(bias != 0):
+        bias = None
+    fields = [f for f in ("tau", "tau_mem", "v_threshold") if hasattr(node, f)]
+    n = int(np.prod(_same_shape(key, node, *fields)))
+    if weight.ndim != 2 or weight.shape[0] != weight.shape[1] or (n > 1 and weight.shape[0] != n):
         raise ValueError(
-            f"import_: subgraph {key!r}: the recurrent Affine has a bias; spikekit's {cls.__name__} has none"
+            f"import_: subgraph {key!r}: the recurrent weight must be square [N, N] for the {n} neuron(s) of "
+            f"{cell!r}, got shape {weight.shape}"
         )
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ValueError(
+            f"import_: subgraph {key!r}: the recurrent bias must have shape ({weight.shape[0]},), got "
+            f"{bias.shape}"
+        )
+    if isinstance(node, nir.LIF) and bias is None:
+        return _rlif(key, node, weight, ctx)
+    size = weight.shape[0]
+    cell_module = _lif(key, node, ctx) if isinstance(node, nir.LIF) else _cuba(key, node, ctx)
+    if not isinstance(cell_module, Neuron):
+        raise ValueError(f"import_: subgraph {key!r}: its {type(node).__name__} has tau = dt (no memory)")
+    return Recurrent(
+        cell_module,
+        _t(weight, ctx["dtype"]),
+        None if bias is None else _t(bias, ctx["dtype"]),
+        size,
+    )
+
+
+def _rlif(key: str, node: Any, weight: np.ndarray, ctx: dict[str, Any]) -> nn.Module:
+    dt = _dt(ctx, node)
+    cls = neuron_for("recurrent", type(node).__name__)
+    shape = _same_shape(key, node, "tau", "r", "v_leak", "v_threshold", "v_reset")
     _zero(key, node, "v_leak")
     _zero(key, node, "v_reset")
-    beta = _decay(key, node, node.tau, dt)
-    gain = _gain(node.r, dt, 1.0 / np.asarray(node.tau, np.float64))
-    b, thr = _value(beta), _value(np.asarray(node.v_threshold, np.float64) / gain)
+    tau = _arr(node.tau, shape)
+    beta = _decay(key, node, tau, dt)
+    gain = _gain(_arr(node.r, shape), dt, 1.0 / tau)
+    b, thr = _value(beta), _value(_arr(node.v_threshold, shape) / gain)
     if isinstance(b, torch.Tensor) or isinstance(thr, torch.Tensor):
         raise ValueError(
-            f"import_: subgraph {key!r}: spikekit's {cls.__name__} shares one beta and one threshold per "
-            "layer"
+            f"import_: node {key!r}: spikekit's {cls.__name__} shares one beta and one threshold per layer"
         )
-    weight = np.asarray(rec.weight, np.float64)
-    if not _is_one(gain):  # v_ours = v_nir / g: the input and the feedback both enter with gain g
-        raise ValueError(f"import_: subgraph {key!r}: the recurrent LIF needs r = tau / dt (gain 1)")
     diagonal = np.array_equal(weight, np.diag(np.diag(weight)))
     n = weight.shape[0]
-    neuron = cls(n, beta=b, threshold=thr, all_to_all=not diagonal, reset="zero").to(ctx["dtype"])
+    neuron = cls(n, beta=b, threshold=thr, all_to_all=not diagonal, reset="zero")
     with torch.no_grad():
-        neuron.weight.copy_(_t(np.diag(weight) if diagonal else weight, ctx["dtype"]))
+        neuron.weight.copy_(_t(np.diag(weight) if diagonal else weight, neuron.weight.dtype))
     return neuron
 
 
@@ -381,14 +563,15 @@ def _order(nodes: list[str], edges: list[tuple[str, str]], start: str) -> list[s
 
 
 def _group_recurrent(graph: Any) -> Any:
-    """Wrap each top-level 2-cycle LIF <-> Linear/Affine (as snnTorch writes it unwrapped) in a subgraph."""
+    """Wrap each top-level 2-cycle LIF/CubaLIF <-> Linear/Affine (as snnTorch writes it unwrapped, and as nir
+    flattens a recurrent subgraph on reading: the Braille RNN's ``lif1.lif``/``lif1.w_rec``) in a subgraph."""
     nodes, edges = dict(graph.nodes), [tuple(e) for e in graph.edges]
     for a, b in list(edges):
         if (b, a) not in edges or a not in nodes or b not in nodes:
             continue
-        if isinstance(nodes[a], nir.LIF) and isinstance(nodes[b], nir.Linear | nir.Affine):
+        if isinstance(nodes[a], nir.LIF | nir.CubaLIF) and isinstance(nodes[b], nir.Linear | nir.Affine):
             if [e for e in edges if e[0] == b] == [(b, a)] and [e for e in edges if e[1] == b] == [(a, b)]:
-                n = np.asarray(nodes[a].v_threshold).size
+                n = np.asarray(nodes[b].weight).shape[0]
                 sub = nir.NIRGraph(
                     nodes={
                         "input": nir.Input(np.array([n])),
@@ -445,10 +628,37 @@ def _safe(name: str, taken: set[str]) -> str:
     return out
 
 
-def import_graph(graph: Any, dt: float, dtype: torch.dtype | None = None) -> nn.Module:
-    """The module for ``graph`` (see :func:`spikekit.interop.nir.import_`), its tensors in ``dtype``."""
-    ctx = {"dt": dt, "dtype": dtype or torch.get_default_dtype()}
-    return _build(graph, ctx).to(ctx["dtype"])
+@contextlib.contextmanager
+def _default_dtype(dtype: torch.dtype) -> Iterator[None]:
+    """Build modules with ``dtype`` as torch's default, so that every constant a constructor stores (decays,
+    thresholds, gains) is made from the float64 numbers in that dtype, never rounded through float32."""
+    old = torch.get_default_dtype()
+    try:
+        torch.set_default_dtype(dtype)
+    except (TypeError, RuntimeError):  # a dtype torch cannot use as default: built in the old, then cast
+        yield
+        return
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
+
+
+def import_graph(graph: Any, dt: float | None, dtype: torch.dtype | None = None) -> nn.Module:
+    """The module for ``graph`` (see :func:`spikekit.interop.nir.import_`), its tensors in ``dtype``.
+
+    ``dt``: the step for every node, or ``None`` to derive each node's from the graph (:func:`plan_dt`)."""
+    if not isinstance(graph, nir.NIRGraph):
+        raise TypeError(
+            f"import_: graph must be a nir.NIRGraph (or a path to a .nir file), got {type(graph).__name__}"
+        )
+    _check_types(graph)
+    for key, node in _nodes(graph):
+        if isinstance(node, _LEAKY + _INTEGRATORS):
+            _check_values(key, node)
+    ctx = {"dt": dt, "dtype": dtype or torch.get_default_dtype(), "plan": plan_dt(graph, dt)}
+    with _default_dtype(ctx["dtype"]):
+        return _build(graph, ctx).to(ctx["dtype"])
 
 
 def _build(graph: Any, ctx: dict[str, Any]) -> nn.Module:

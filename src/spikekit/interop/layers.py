@@ -1,5 +1,6 @@
 """Modules that NIR graphs need and :mod:`spikekit.nn` does not have: sum pooling, a memoryless threshold,
-an elementwise scale, a membrane readout, and a module that runs a graph of modules.
+an elementwise scale, a membrane readout, a recurrent layer around any neuron, and a module that runs a
+graph of modules.
 
 All but :class:`SumPool2d` (which works on one step ``[N, C, H, W]``; wrap it in
 :class:`~spikekit.nn.TimeDistributed`) take time-first sequences ``[T, B, ...]``.
@@ -17,7 +18,7 @@ from .._checks import check_time_first
 from ..nn import Neuron
 from ..surrogate import Surrogate, atan, check_surrogate
 
-__all__ = ["SumPool2d", "Threshold", "Scale", "Membrane", "GraphModule"]
+__all__ = ["SumPool2d", "Threshold", "Scale", "Membrane", "Recurrent", "GraphModule"]
 
 Pair = int | tuple[int, int]
 
@@ -95,6 +96,49 @@ class Membrane(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         v = self.neuron.trace(x)[1]
         return v if self.scale is None else v * self.scale
+
+
+class Recurrent(nn.Module):
+    """A layer of neurons fed back through a dense weight: NIR's recurrent subgraph ``input -> N -> output``,
+    ``N -> Affine -> N`` (the NIR paper's Braille RNN: a CubaLIF; snnTorch's ``RSynaptic``).
+
+    At step ``t`` the neuron gets ``x[t] + W s[t-1] + b`` (``s[-1] = 0``, so the bias enters from the first
+    step): the feedback carries last step's spikes, as in spikekit's ``RLIF`` and snnTorch.
+
+    Args:
+        neuron: a spikekit neuron (e.g. ``Synaptic(reset="zero")``) run one step at a time.
+        weight: ``[N, N]``, ``W[i, j]`` from neuron ``j`` to neuron ``i`` (``nn.Linear``'s layout).
+        bias: ``[N]`` or ``None``.
+        size: ``N``.
+
+    Shape:
+        ``[T, B, N]`` -> ``[T, B, N]``.
+    """
+
+    def __init__(self, neuron: Neuron, weight: torch.Tensor, bias: torch.Tensor | None, size: int) -> None:
+        super().__init__()
+        if not isinstance(neuron, Neuron):
+            raise TypeError(f"Recurrent: neuron must be a spikekit neuron, got {type(neuron).__name__}")
+        if tuple(weight.shape) != (size, size):
+            raise ValueError(f"Recurrent: weight must have shape ({size}, {size}), got {tuple(weight.shape)}")
+        if bias is not None and tuple(bias.shape) != (size,):
+            raise ValueError(f"Recurrent: bias must have shape ({size},), got {tuple(bias.shape)}")
+        self.neuron, self.size = neuron, size
+        self.weight = nn.Parameter(torch.as_tensor(weight).detach().clone())
+        self.bias = None if bias is None else nn.Parameter(torch.as_tensor(bias).detach().clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_time_first(x, "Recurrent: x")
+        if x.shape[-1] != self.size or x.dim() != 3:
+            raise ValueError(f"Recurrent: x must be [T, B, {self.size}], got {tuple(x.shape)}")
+        state, s, out = None, torch.zeros_like(x[0]), []
+        for x_t in x:
+            s, state = self.neuron.step(x_t + F.linear(s, self.weight, self.bias), state)
+            out.append(s)
+        return torch.stack(out)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, bias={self.bias is not None}"
 
 
 class GraphModule(nn.Module):

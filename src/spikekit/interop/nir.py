@@ -61,6 +61,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -159,29 +160,38 @@ def import_(
 
     Args:
         graph: the graph or a path.
-        dt: seconds per step; default: the graph's ``spikekit.dt`` metadata, else :data:`DEFAULT_DT`
-            (snnTorch's). Norse writes graphs for ``dt = 1e-3``.
+        dt: seconds per step for every node. Default: the graph's ``spikekit.dt`` (or ``dt``) metadata, else
+            each neuron node's own step, read from its parameters as a unit-gain step (``IF``: ``1/r``, so
+            Sinabs' and Norse's ``IF(r = 1)`` is ``v += x``; ``LIF``: ``tau/r`` when ``r > 1``, snnTorch's
+            ``r = tau/dt``; a ``LIF`` with ``r = 1`` takes the step the rest of the graph implies, else 1 when
+            its time constants are >= 1 (Sinabs' steps) or :data:`DEFAULT_DT`, with a ``UserWarning``). See
+            docs/interop.md. Norse runs its graphs at ``dt = 1e-3`` (Norse 1.1.0's ``to_nir``: ``1e-6``).
         dtype: of the module's tensors (default: torch's default dtype); weights are copied at this
             precision, so ``torch.float64`` keeps a float64 graph exact.
 
     Raises:
         ValueError: a node type spikekit cannot import (named, with the supported types), a cycle other than
-            a recurrent LIF, a nonzero ``v_leak``/``v_reset``, ``tau < dt``.
+            a recurrent LIF/CubaLIF, a nonzero ``v_leak``/``v_reset``, ``tau < dt``.
+
+    Warns:
+        UserWarning: a leaky node whose step nothing in the graph decides (named, with the step assumed).
     """
     if isinstance(graph, (str, os.PathLike)):
         graph = read(graph)
     if dt is None:
         meta = getattr(graph, "metadata", None) or {}
-        try:
-            dt = float(meta.get("spikekit.dt", DEFAULT_DT))
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"import_: the graph's metadata 'spikekit.dt' must be a number, got {meta['spikekit.dt']!r}; "
-                "pass dt=..."
-            ) from None
+        name = next((k for k in ("spikekit.dt", "dt") if k in meta), None)
+        if name is not None:
+            try:
+                dt = float(np.asarray(meta[name]).item())
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"import_: the graph's metadata {name!r} must be a number, got {meta[name]!r}; pass "
+                    "dt=..."
+                ) from None
     if dtype is not None and (not isinstance(dtype, torch.dtype) or not dtype.is_floating_point):
         raise TypeError(f"dtype must be a floating torch.dtype (e.g. torch.float64) or None, got {dtype!r}")
-    return import_graph(graph, _check_dt(dt), dtype)
+    return import_graph(graph, None if dt is None else _check_dt(dt), dtype)
 
 
 def write(graph: nir.NIRGraph, path: str | os.PathLike) -> Path:

@@ -503,7 +503,388 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> refractor
   return {gx, carry, gd, gthr, gcp};
 }
 
+
+// ---- the state-layout families: ALIF (v, a), Synaptic (i, v), one-to-one RLIF (v, s), SRM (m, q, r) -------
+// float and double only (the arithmetic type is the storage type: no rounding between operations to mirror).
+// The sequences, states and gradients of one call are distinct tensors (``ivdep``: the loops over neurons
+// carry no dependence, so GCC vectorizes them).
+// Each step repeats its core's expressions in their order (math and derivatives in
+// spikekit.kernels.families). One entry pair for all: family_forward / family_backward, with the family's
+// code (0 alif, 1 synaptic, 2 rlif, 3 srm); the sizes of the state, parameter and saved lists per family:
+constexpr int64_t kFamStates[] = {2, 2, 2, 3};
+constexpr int64_t kFamParams[] = {5, 3, 3, 4};
+constexpr int64_t kFamSaved[] = {2, 2, 1, 2};
+
+template <int R, typename A>
+inline A reset_of(A h, A s, A thr) {
+  if (R == 2) return h;
+  if (R == 0) return h - s * thr;
+  return h * (A(1) - s);
+}
+
+// d(reset)/ds (with keep = 0 under detach_reset) and d(reset)/dh
+template <int R, typename A>
+inline A dreset_ds(A h, A thr, A keep) { return R == 0 ? -keep * thr : (R == 1 ? -keep * h : A(0)); }
+template <int R, typename A>
+inline A dreset_dh(A s) { return R == 1 ? A(1) - s : A(1); }
+
+template <typename A>
+void dsur_chunk(const Surrogate<A>& sur, const A* __restrict__ z, A* __restrict__ out, int64_t n) {
+  const A p = sur.p, c = sur.c;
+  if (sur.kind == 0) {
+    for (int64_t j = 0; j < n; ++j) { const A u = c * z[j]; out[j] = p / A(2) / (A(1) + u * u); }
+  } else {
+    for (int64_t j = 0; j < n; ++j) out[j] = sur(z[j]);
+  }
+}
+
+template <typename S>
+struct Fam {  // raw pointers of one call: sequences [T, M], states / parameters / gradients [M]
+  const S* x; S* out; S* h; S* sv[2];        // forward: input, spikes, membrane, extra saved sequence(s)
+  const S* sav[2];                           // backward: saved sequences (h first)
+  S* st[3]; const S* st0[3];                 // state (updated in place) / initial state
+  const S* p[5]; S* gp[5];                   // parameters and their gradients
+  const S* gout; const S* gh; S* gx; S* gst[3];
+  int64_t T, M;
+};
+
+// ALIF: h = b v + x; A = th + ad a; s = H(h - A); v = reset(h, s, A); a = rho a + omr s.
+// params (b, rho, omr, ad, th); saved (h, a before the step)
+template <typename S, int R>
+void alif_fwd(Fam<S> f) {
+  const S *pb = f.p[0], *prho = f.p[1], *pomr = f.p[2], *pad = f.p[3], *pth = f.p[4];
+  S *pv = f.st[0], *pa = f.st[1];
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    for (int64_t t = 0; t < f.T; ++t) {
+      const int64_t k = t * f.M;
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S a = pa[i];
+        const S h = pb[i] * pv[i] + f.x[k + i];
+        const S thr = pth[i] + pad[i] * a;
+        const S s = static_cast<S>(h >= thr);
+        f.out[k + i] = s; f.h[k + i] = h; f.sv[0][k + i] = a;
+        pv[i] = reset_of<R>(h, s, thr);
+        pa[i] = prho[i] * a + pomr[i] * s;
+      }
+    }
+  });
+}
+
+template <typename S, int R>
+void alif_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
+  const S *pb = f.p[0], *prho = f.p[1], *pomr = f.p[2], *pad = f.p[3], *pth = f.p[4];
+  const S *ph = f.sav[0], *pap = f.sav[1];
+  S *pgv = f.gst[0], *pga = f.gst[1];
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    std::vector<S> z(e - b), ds(e - b), zero(e, S(0));
+    for (int64_t t = f.T - 1; t >= 0; --t) {
+      const int64_t k = t * f.M;
+      const bool first = t == 0;
+      const int64_t kp = first ? k : k - f.M;  // the step before (any valid row at t = 0: not read then)
+      const S* go = f.gout ? f.gout + k : zero.data();
+      const S* gi = f.gh ? f.gh + k : zero.data();
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) z[i - b] = ph[k + i] - (pth[i] + pad[i] * pap[k + i]);
+      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S h = ph[k + i], ap = pap[k + i], thr = pth[i] + pad[i] * ap;
+        const S s = static_cast<S>(h >= thr);
+        const S hp = ph[kp + i], tp = pth[i] + pad[i] * pap[kp + i];
+        const S vprev = first ? f.st0[0][i] : reset_of<R>(hp, static_cast<S>(hp >= tp), tp);
+        const S gv = pgv[i], ga = pga[i];
+        const S gs = go[i] + gv * dreset_ds<R>(h, thr, keep) + ga * pomr[i];
+        const S gz = gs * ds[i - b];
+        const S gh = gi[i] + gz + gv * dreset_dh<R>(s);
+        const S gA = -gz - (R == 0 ? s * gv : S(0));
+        f.gx[k + i] = gh;
+        f.gp[0][i] += gh * vprev; f.gp[1][i] += ga * ap; f.gp[2][i] += ga * s;
+        f.gp[3][i] += gA * ap; f.gp[4][i] += gA;
+        pgv[i] = pb[i] * gh;
+        pga[i] = pad[i] * gA + prho[i] * ga;
+      }
+    }
+  });
+}
+
+// Synaptic: i = al i + x; h = b v + i; s = H(h - th); v = reset(h, s, th). params (al, b, th); saved (h, i)
+template <typename S, int R>
+void syn_fwd(Fam<S> f) {
+  const S *pal = f.p[0], *pb = f.p[1], *pth = f.p[2];
+  S *pi = f.st[0], *pv = f.st[1];
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    for (int64_t t = 0; t < f.T; ++t) {
+      const int64_t k = t * f.M;
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S c = pal[i] * pi[i] + f.x[k + i];
+        const S h = pb[i] * pv[i] + c;
+        const S s = static_cast<S>(h >= pth[i]);
+        f.out[k + i] = s; f.h[k + i] = h; f.sv[0][k + i] = c;
+        pi[i] = c;
+        pv[i] = reset_of<R>(h, s, pth[i]);
+      }
+    }
+  });
+}
+
+template <typename S, int R>
+void syn_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
+  const S *pal = f.p[0], *pb = f.p[1], *pth = f.p[2];
+  const S *ph = f.sav[0], *pc = f.sav[1];
+  S *pgi = f.gst[0], *pgv = f.gst[1];
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    std::vector<S> z(e - b), ds(e - b), zero(e, S(0));
+    for (int64_t t = f.T - 1; t >= 0; --t) {
+      const int64_t k = t * f.M;
+      const bool first = t == 0;
+      const int64_t kp = first ? k : k - f.M;  // the step before (any valid row at t = 0: not read then)
+      const S* go = f.gout ? f.gout + k : zero.data();
+      const S* gi = f.gh ? f.gh + k : zero.data();
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) z[i - b] = ph[k + i] - pth[i];
+      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S h = ph[k + i], th = pth[i];
+        const S s = static_cast<S>(h >= th);
+        const S hp = ph[kp + i];
+        const S vprev = first ? f.st0[1][i] : reset_of<R>(hp, static_cast<S>(hp >= th), th);
+        const S iprev = first ? f.st0[0][i] : pc[kp + i];
+        const S gv = pgv[i];
+        const S gs = go[i] + gv * dreset_ds<R>(h, th, keep);
+        const S gz = gs * ds[i - b];
+        const S gh = gi[i] + gz + gv * dreset_dh<R>(s);
+        const S gc = pgi[i] + gh;
+        f.gx[k + i] = gc;
+        f.gp[0][i] += gc * iprev; f.gp[1][i] += gh * vprev;
+        f.gp[2][i] += -gz - (R == 0 ? s * gv : S(0));
+        pgi[i] = pal[i] * gc;
+        pgv[i] = pb[i] * gh;
+      }
+    }
+  });
+}
+
+// one-to-one RLIF: h = (b v + x) + s w; s = H(h - th); v = reset(h, s, th). params (w, b, th); saved (h)
+template <typename S, int R>
+void rlif_fwd(Fam<S> f) {
+  const S *pw = f.p[0], *pb = f.p[1], *pth = f.p[2];
+  S *pv = f.st[0], *ps = f.st[1];
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    for (int64_t t = 0; t < f.T; ++t) {
+      const int64_t k = t * f.M;
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S h = (pb[i] * pv[i] + f.x[k + i]) + ps[i] * pw[i];
+        const S s = static_cast<S>(h >= pth[i]);
+        f.out[k + i] = s; f.h[k + i] = h;
+        pv[i] = reset_of<R>(h, s, pth[i]);
+        ps[i] = s;
+      }
+    }
+  });
+}
+
+template <typename S, int R>
+void rlif_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
+  const S *pw = f.p[0], *pb = f.p[1], *pth = f.p[2];
+  const S* ph = f.sav[0];
+  S *pgv = f.gst[0], *pgs = f.gst[1];
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    std::vector<S> z(e - b), ds(e - b), zero(e, S(0));
+    for (int64_t t = f.T - 1; t >= 0; --t) {
+      const int64_t k = t * f.M;
+      const bool first = t == 0;
+      const int64_t kp = first ? k : k - f.M;  // the step before (any valid row at t = 0: not read then)
+      const S* go = f.gout ? f.gout + k : zero.data();
+      const S* gi = f.gh ? f.gh + k : zero.data();
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) z[i - b] = ph[k + i] - pth[i];
+      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S h = ph[k + i], th = pth[i];
+        const S s = static_cast<S>(h >= th);
+        const S hp = ph[kp + i], sp = static_cast<S>(hp >= th);
+        const S sprev = first ? f.st0[1][i] : sp;
+        const S vprev = first ? f.st0[0][i] : reset_of<R>(hp, sp, th);
+        const S gv = pgv[i];
+        const S gs = go[i] + pgs[i] + gv * dreset_ds<R>(h, th, keep);
+        const S gz = gs * ds[i - b];
+        const S gh = gi[i] + gz + gv * dreset_dh<R>(s);
+        f.gx[k + i] = gh;
+        f.gp[0][i] += gh * sprev; f.gp[1][i] += gh * vprev;
+        f.gp[2][i] += -gz - (R == 0 ? s * gv : S(0));
+        pgv[i] = pb[i] * gh;
+        pgs[i] = gh * pw[i];
+      }
+    }
+  });
+}
+
+// SRM: m = em m + x; q = es q + x; rp = er r; u = (m - q) + rp; s = H(u - th); r = rp (1 - s) - th s.
+// params (em, es, er, th); saved (u, rp). Reset code unused (R = 0).
+template <typename S, int R>
+void srm_fwd(Fam<S> f) {
+  const S *pem = f.p[0], *pes = f.p[1], *per = f.p[2], *pth = f.p[3];
+  S *pm = f.st[0], *pq = f.st[1], *pr = f.st[2];
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    for (int64_t t = 0; t < f.T; ++t) {
+      const int64_t k = t * f.M;
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S m = pem[i] * pm[i] + f.x[k + i];
+        const S q = pes[i] * pq[i] + f.x[k + i];
+        const S rp = per[i] * pr[i];
+        const S u = (m - q) + rp;
+        const S s = static_cast<S>(u >= pth[i]);
+        f.out[k + i] = s; f.h[k + i] = u; f.sv[0][k + i] = rp;
+        pm[i] = m; pq[i] = q;
+        pr[i] = rp * (S(1) - s) - pth[i] * s;
+      }
+    }
+  });
+}
+
+template <typename S, int R>
+void srm_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
+  const S *pem = f.p[0], *pes = f.p[1], *per = f.p[2], *pth = f.p[3];
+  const S *pu = f.sav[0], *prp = f.sav[1];
+  S *pgm = f.gst[0], *pgq = f.gst[1], *pgr = f.gst[2];
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    std::vector<S> z(e - b), ds(e - b), zero(e, S(0));
+    for (int64_t t = f.T - 1; t >= 0; --t) {
+      const int64_t k = t * f.M;
+      const bool first = t == 0;
+      const int64_t kp = first ? k : k - f.M;  // the step before (any valid row at t = 0: not read then)
+      const S* go = f.gout ? f.gout + k : zero.data();
+      const S* gi = f.gh ? f.gh + k : zero.data();
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) z[i - b] = pu[k + i] - pth[i];
+      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S u = pu[k + i], rp = prp[k + i], th = pth[i];
+        const S s = static_cast<S>(u >= th);
+        const S gr = pgr[i];
+        const S gs = go[i] + keep * gr * (-rp - th);
+        const S gz = gs * ds[i - b];
+        const S gu = gi[i] + gz;
+        f.gp[3][i] += -gz - gr * s;
+        const S gm = pgm[i] + gu, gq = pgq[i] - gu;
+        f.gx[k + i] = gm + gq;
+        pgm[i] = pem[i] * gm;
+        pgq[i] = pes[i] * gq;
+        pgr[i] = per[i] * (gu + gr * (S(1) - s));
+      }
+    }
+  });
+}
+
+#define SPIKEKIT_FAM_RESET(FN, ...) \
+  do { if (reset == 0) FN<S, 0>(__VA_ARGS__); else if (reset == 1) FN<S, 1>(__VA_ARGS__); \
+       else FN<S, 2>(__VA_ARGS__); } while (0)
+
+inline void check_family_args(const at::Tensor& x, int64_t family, int64_t reset,
+                              const std::vector<at::Tensor>& state, const std::vector<at::Tensor>& params,
+                              const char* fn) {
+  check_x(x, fn);
+  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, "spikekit C++ engine ", fn,
+              ": x must be float32 or float64, got ", x.scalar_type());
+  TORCH_CHECK(family >= 0 && family <= 3, "spikekit C++ engine ", fn, ": family must be 0..3, got ", family);
+  TORCH_CHECK(reset >= 0 && reset <= 2, "spikekit C++ engine ", fn, ": reset must be 0, 1 or 2, got ", reset);
+  const int64_t M = x.size(1);
+  TORCH_CHECK(static_cast<int64_t>(state.size()) == kFamStates[family], "spikekit C++ engine ", fn,
+              ": family ", family, " needs ", kFamStates[family], " state tensors, got ", state.size());
+  TORCH_CHECK(static_cast<int64_t>(params.size()) == kFamParams[family], "spikekit C++ engine ", fn,
+              ": family ", family, " needs ", kFamParams[family], " parameters, got ", params.size());
+  for (const auto& t : state) check_vec(t, M, x.scalar_type(), fn, "state");
+  for (const auto& t : params) check_vec(t, M, x.scalar_type(), fn, "params");
+}
+
+// -> {spikes, membrane, extra saved sequences..., final state...}; `state` is updated in place.
+std::vector<at::Tensor> family_forward(int64_t family, const at::Tensor& x, std::vector<at::Tensor> state,
+                                       const std::vector<at::Tensor>& params, int64_t reset) {
+  const char* fn = "family_forward";
+  check_family_args(x, family, reset, state, params, fn);
+  std::vector<at::Tensor> res{at::empty_like(x), at::empty_like(x)};
+  for (int64_t j = 1; j < kFamSaved[family]; ++j) res.push_back(at::empty_like(x));
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "family_forward", [&] {
+    using S = scalar_t;
+    Fam<S> f{};
+    f.x = x.data_ptr<S>(); f.out = res[0].data_ptr<S>(); f.h = res[1].data_ptr<S>();
+    if (kFamSaved[family] > 1) f.sv[0] = res[2].data_ptr<S>();
+    for (size_t j = 0; j < state.size(); ++j) f.st[j] = state[j].data_ptr<S>();
+    for (size_t j = 0; j < params.size(); ++j) f.p[j] = params[j].data_ptr<S>();
+    f.T = x.size(0); f.M = x.size(1);
+    if (family == 0) SPIKEKIT_FAM_RESET(alif_fwd, f);
+    else if (family == 1) SPIKEKIT_FAM_RESET(syn_fwd, f);
+    else if (family == 2) SPIKEKIT_FAM_RESET(rlif_fwd, f);
+    else srm_fwd<S, 0>(f);
+  });
+  for (auto& t : state) res.push_back(t);
+  return res;
+}
+
+// -> {gx, gradient of the initial state..., gradient of each parameter...}; gstate (the final state's
+// gradient) is updated in place into the initial state's.
+std::vector<at::Tensor> family_backward(int64_t family, const std::vector<at::Tensor>& saved,
+                                        const std::vector<at::Tensor>& state0,
+                                        const std::vector<at::Tensor>& params,
+                                        const std::optional<at::Tensor>& gout,
+                                        const std::optional<at::Tensor>& gh, std::vector<at::Tensor> gstate,
+                                        int64_t reset, bool detach, int64_t kind, double sp) {
+  const char* fn = "family_backward";
+  TORCH_CHECK(family >= 0 && family <= 3, "spikekit C++ engine ", fn, ": family must be 0..3, got ", family);
+  TORCH_CHECK(static_cast<int64_t>(saved.size()) == kFamSaved[family], "spikekit C++ engine ", fn,
+              ": family ", family, " saves ", kFamSaved[family], " sequences, got ", saved.size());
+  const at::Tensor& h = saved[0];
+  check_family_args(h, family, reset, state0, params, fn);
+  for (const auto& t : saved) check_seq(t, h, fn, "saved");
+  TORCH_CHECK(gstate.size() == state0.size(), "spikekit C++ engine ", fn, ": gstate must hold ",
+              state0.size(), " tensors, got ", gstate.size());
+  for (const auto& t : gstate) check_vec(t, h.size(1), h.scalar_type(), fn, "gstate");
+  check_opt_seq(gout, h, fn, "gout");
+  check_opt_seq(gh, h, fn, "gh");
+  std::vector<at::Tensor> gp;
+  for (const auto& p : params) gp.push_back(at::zeros_like(p));
+  auto gx = at::empty_like(h);
+  AT_DISPATCH_FLOATING_TYPES(h.scalar_type(), "family_backward", [&] {
+    using S = scalar_t;
+    const Surrogate<S> sur(static_cast<int>(kind), sp);
+    const S keep = detach ? S(0) : S(1);
+    Fam<S> f{};
+    for (size_t j = 0; j < saved.size(); ++j) f.sav[j] = saved[j].data_ptr<S>();
+    for (size_t j = 0; j < state0.size(); ++j) f.st0[j] = state0[j].data_ptr<S>();
+    for (size_t j = 0; j < gstate.size(); ++j) f.gst[j] = gstate[j].data_ptr<S>();
+    for (size_t j = 0; j < params.size(); ++j) {
+      f.p[j] = params[j].data_ptr<S>();
+      f.gp[j] = gp[j].data_ptr<S>();
+    }
+    f.gout = ptr_or_null<S>(gout); f.gh = ptr_or_null<S>(gh); f.gx = gx.data_ptr<S>();
+    f.T = h.size(0); f.M = h.size(1);
+    if (family == 0) SPIKEKIT_FAM_RESET(alif_bwd, f, sur, keep);
+    else if (family == 1) SPIKEKIT_FAM_RESET(syn_bwd, f, sur, keep);
+    else if (family == 2) SPIKEKIT_FAM_RESET(rlif_bwd, f, sur, keep);
+    else srm_bwd<S, 0>(f, sur, keep);
+  });
+  std::vector<at::Tensor> res{gx};
+  for (auto& t : gstate) res.push_back(t);
+  for (auto& t : gp) res.push_back(t);
+  return res;
+}
+
 }  // namespace
 """
 
-FUNCTIONS = ["set_block_size", "lif_forward", "lif_backward", "refractory_forward", "refractory_backward"]
+FUNCTIONS = [
+    "set_block_size",
+    "lif_forward",
+    "lif_backward",
+    "refractory_forward",
+    "refractory_backward",
+    "family_forward",
+    "family_backward",
+]

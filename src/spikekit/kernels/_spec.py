@@ -57,7 +57,11 @@ def surrogate_code(surrogate: sg.Surrogate) -> tuple[int, float] | None:
 
 
 def _tensor(value: Any, like: torch.Tensor) -> torch.Tensor:
-    return value if isinstance(value, torch.Tensor) else torch.tensor(float(value), device=like.device)
+    # a Python number as a 0-d float64 tensor: the engines cast it to the computing dtype as PyTorch casts a
+    # scalar operand (a float32 0-d tensor would round it first, which a float64 core never does)
+    if isinstance(value, torch.Tensor):
+        return value
+    return torch.tensor(float(value), dtype=torch.float64, device=like.device)
 
 
 @dataclass(frozen=True)
@@ -140,3 +144,12 @@ def reduce_to(g: torch.Tensor, p: torch.Tensor, step_shape: torch.Size) -> torch
 
 def numel(shape: torch.Size) -> int:
     return math.prod(shape)
+
+
+FAMILY_CODES = {"alif": 0, "synaptic": 1, "rlif": 2, "srm": 3}  # the C++ engine's family codes
+FAMILY_LAYOUT = {  # (state fields, parameters, saved sequences) of each family, as the C++ engine has them
+    "alif": (2, 5, 2),
+    "synaptic": (2, 3, 2),
+    "rlif": (2, 3, 1),
+    "srm": (3, 4, 2),
+}

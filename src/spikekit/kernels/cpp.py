@@ -20,7 +20,7 @@ from types import ModuleType
 import torch
 
 from ._cpp_source import FUNCTIONS, SOURCE
-from ._spec import FORM_PLIF, RESETS, opmath, per_neuron, surrogate_code
+from ._spec import FAMILY_CODES, FAMILY_LAYOUT, FORM_PLIF, RESETS, opmath, per_neuron, surrogate_code
 from ._validate import check_codes, check_engine
 
 DTYPES = (torch.float32, torch.float64, torch.bfloat16)  # what the C++ source dispatches on
@@ -162,3 +162,55 @@ def refractory_backward(h_all, c0, d, thr, cp, spec, g_out, g_v, gc_end, go_end,
     gc0 = carry if g_v is None else carry + g_v[0]
     go0 = g_out[0] if g_out is not None else torch.zeros_like(c0)
     return gx, gc0, go0, (gd if needs[0] else None), (gthr if needs[1] else None), (gcp if needs[2] else None)
+
+
+def family_forward(family: str, x, state: list, params: list, reset: str):
+    """A state-layout family's forward (:mod:`spikekit.kernels.families`): ``x [T, M]``, states and
+    parameters ``[M]`` in ``x``'s dtype (float32 or float64). Returns ``(spikes, saved sequences (the
+    membrane first), final states)``; the states are updated in place."""
+
+    code, (n_state, n_params, n_saved) = FAMILY_CODES[family], FAMILY_LAYOUT[family]
+    check_codes(f"cpp.{family}_forward", reset=reset)
+    _check_family(f"{family}_forward", x, state, params, n_state, n_params)
+    res = _ext().family_forward(code, x, list(state), list(params), RESETS[reset])
+    return res[0], res[1 : 1 + n_saved], res[1 + n_saved :]
+
+
+def _check_family(fn: str, x, state, params, n_state: int, n_params: int, seqs=None) -> None:
+    if len(state) != n_state or len(params) != n_params:
+        raise ValueError(
+            f"spikekit engine cpp.{fn}: needs {n_state} state and {n_params} parameter tensors, got "
+            f"{len(state)} and {len(params)}"
+        )
+    vecs = {f"state[{i}]": t for i, t in enumerate(state)}
+    vecs.update({f"params[{i}]": t for i, t in enumerate(params)})
+    check_engine(f"cpp.{fn}", x, dtypes=FAMILY_DTYPES, device="cpu", param_dtype=None, seqs=seqs, vecs=vecs)
+
+
+FAMILY_DTYPES = (torch.float32, torch.float64)  # the state-layout families compute in the storage dtype
+
+
+def family_backward(family: str, saved: list, state0: list, params: list, spec, gout, gh, gstate: list):
+    """Hand-written backward of :func:`family_forward`: ``saved`` as it returned them (the membrane
+    first), ``gstate`` the final state's gradient (zeros where none). Returns ``(gx, [gradient of each
+    initial state field], [gradient of each parameter])``."""
+
+    code, (n_state, n_params, n_saved) = FAMILY_CODES[family], FAMILY_LAYOUT[family]
+    check_codes(f"cpp.{family}_backward", reset=spec.reset)
+    if len(saved) != n_saved or len(gstate) != n_state:
+        raise ValueError(
+            f"spikekit engine cpp.{family}_backward: needs {n_saved} saved sequences and {n_state} state "
+            f"gradients, got {len(saved)} and {len(gstate)}"
+        )
+    seqs = {f"saved[{i}]": t for i, t in enumerate(saved[1:], 1)} | {"gout": gout, "gh": gh}
+    _check_family(f"{family}_backward", saved[0], state0, params, n_state, n_params, seqs=seqs)
+    check_engine(
+        f"cpp.{family}_backward", saved[0], dtypes=FAMILY_DTYPES, device="cpu", param_dtype=None,
+        vecs={f"gstate[{i}]": t for i, t in enumerate(gstate)},
+    )  # fmt: skip
+    kind, sp = _code(spec)
+    res = _ext().family_backward(
+        code, list(saved), list(state0), list(params), gout, gh, [g.clone() for g in gstate],
+        RESETS[spec.reset], spec.detach, kind, sp,
+    )  # fmt: skip
+    return res[0], res[1 : 1 + n_state], res[1 + n_state :]

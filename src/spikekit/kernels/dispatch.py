@@ -1,7 +1,8 @@
 """Which steps each fast backend supports, and which engine runs them.
 
 A step is supported when its :class:`~spikekit.functional.spec.NeuronSpec` names a fused family
-(``fused="lif"`` or ``"refractory"``); any other step runs on the reference loop only.
+(:data:`FAMILIES`); any other step runs on the reference loop only. ``"triton"`` has kernels for the
+:data:`TRITON_FAMILIES` only.
 
 ``"fused"`` runs the fused autograd functions of :mod:`spikekit.kernels.fused` with the C++ engine on
 the CPU (built-in surrogates, floating dtypes) and with the PyTorch engine everywhere else (any device,
@@ -18,18 +19,20 @@ from typing import Any
 import torch
 
 from ..functional.spec import spec_of
-from . import fused, torch_engine
+from . import families, fused, torch_engine
 from ._spec import lif_spec, refractory_spec, surrogate_code
 from ._validate import check_per_neuron
+from .loop import loop
 
-FAMILIES = ("lif", "refractory")  # the fused engines' families (NeuronSpec.fused)
+FAMILIES = ("lif", "refractory", *families.FAMILY_CODES)  # the fused engines' families (NeuronSpec.fused)
+TRITON_FAMILIES = ("lif", "refractory")  # those with Triton kernels
 _CPP_DTYPES = (torch.float32, torch.float64, torch.bfloat16)
 
 
-def supports(step: Any) -> bool:
-    """Whether the fused backends (``"fused"``, ``"triton"``) implement ``step`` (its spec's ``fused``)."""
+def supports(step: Any, backend: str = "fused") -> bool:
+    """Whether ``backend`` (``"fused"`` or ``"triton"``) implements ``step`` (its spec's ``fused``)."""
     spec = spec_of(step)
-    return spec is not None and spec.fused in FAMILIES
+    return spec is not None and spec.fused in (TRITON_FAMILIES if backend == "triton" else FAMILIES)
 
 
 def _engine(backend: str, x: torch.Tensor, surrogate: Any) -> ModuleType:
@@ -47,14 +50,20 @@ def _engine(backend: str, x: torch.Tensor, surrogate: Any) -> ModuleType:
 
 
 def engine_name(step: Any, x: torch.Tensor, params: Any, backend: str) -> str:
-    """The engine ``"fused"``/``"triton"`` would use for this call: ``"cpp"``, ``"triton"`` or ``"torch"``."""
+    """The engine ``"fused"``/``"triton"`` would use for this call: ``"cpp"``, ``"triton"``, ``"torch"``,
+    or ``"reference"`` (the reference loop, for a state-layout family where its C++ engine does not apply)."""
+    family = spec_of(step).fused
+    if family in families.FAMILY_CODES:
+        return "cpp" if families.native_ok(families.family_spec(family, params, x), x) else "reference"
     return _engine(backend, x, params.surrogate).NAME
 
 
 def run(step: Any, x: torch.Tensor, state: Any, params: Any, *, record_v: bool, backend: str):
     """Run a supported ``step`` over ``x`` with the fused functions. Same contract as ``multistep``."""
+    owner, family = spec_of(step).name, spec_of(step).fused
+    if family in families.FAMILY_CODES:
+        return _run_family(step, family, x, state, params, record_v=record_v)
     engine = _engine(backend, x, params.surrogate)
-    owner = spec_of(step).name
     if spec_of(step).fused == "refractory":
         for name in ("decay", "threshold", "penalty"):
             p = getattr(params, name)
@@ -69,3 +78,17 @@ def run(step: Any, x: torch.Tensor, state: Any, params: Any, *, record_v: bool, 
             check_per_neuron(owner, name, p, x.shape[1:])
     out, v_end, v = fused.lif_run(spec, x, state.v, engine, record_v)
     return out, type(state)(v_end), v
+
+
+def _run_family(step: Any, family: str, x: torch.Tensor, state: Any, params: Any, *, record_v: bool):
+    spec = families.family_spec(family, params, x)
+    if not families.native_ok(spec, x):
+        return loop(step, x, state, params, record_v=record_v)
+    owner = spec_of(step).name
+    for name, p in zip(families.PARAM_NAMES[family], spec.params, strict=True):
+        if p.dim() > 0:
+            check_per_neuron(owner, name, p, x.shape[1:])
+    from . import cpp
+
+    out, h, finals = families.run(spec, x, tuple(state), cpp)
+    return out, type(state)(*finals), (h if record_v else None)

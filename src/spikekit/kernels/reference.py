@@ -26,6 +26,7 @@ from typing import Any
 import torch
 
 from .._checks import check_choice
+from .loop import loop
 
 BACKENDS = ("auto", "torch", "fused", "triton")
 
@@ -51,14 +52,15 @@ def available_backends(step: Step | None = None, device: torch.device | str | No
     from .dispatch import supports
 
     fast = step is None or supports(step)
+    tri = step is None or supports(step, "triton")
     on_cuda = device is not None and torch.device(device).type == "cuda"
     names = []
-    if fast and triton_usable(device) and (on_cuda or (device is None and torch.cuda.is_available())):
+    if tri and triton_usable(device) and (on_cuda or (device is None and torch.cuda.is_available())):
         names.append("triton")
     if fast:
         names.append("fused")
     names.append("torch")
-    if fast and triton_usable(device) and "triton" not in names:
+    if tri and triton_usable(device) and "triton" not in names:
         names.append("triton")  # the interpreter: correct but slow, never chosen by "auto"
     return names
 
@@ -122,11 +124,4 @@ def run_checked(step: Step, x: torch.Tensor, state: Any, params: Any, *, record_
         from .dispatch import run
 
         return run(step, x, state, params, record_v=record_v, backend=name)
-    outs, vs = [], []
-    # unbind, not x[t]: indexing inside a recorded loop makes backward O(T^2).
-    for x_t in x.unbind(0):
-        out, v, state = step(x_t, state, params)
-        outs.append(out)
-        if record_v:
-            vs.append(v)
-    return torch.stack(outs), state, (torch.stack(vs) if record_v else None)
+    return loop(step, x, state, params, record_v=record_v)

@@ -64,12 +64,21 @@ class Neuron(nn.Module):
         raise NotImplementedError
 
     def _scalar(self, name: str, value: float, learn: bool, shape: tuple[int, ...] | None) -> None:
-        """Register ``name`` as a Parameter (``learn``) or a buffer, shared (``shape=None``) or per neuron."""
+        """Register ``name`` as a Parameter (``learn``) or a buffer, shared (``shape=None``) or per neuron.
+
+        Both are created in the default dtype. A buffer also keeps a float64 copy of the value given (its
+        *master*, see :meth:`_apply`), so that ``.double()`` gives the number passed, not its float32
+        rounding; a Parameter is the user's from then on, like every torch Parameter.
+        """
         if isinstance(value, bool) or not isinstance(value, (int, float, torch.Tensor)):
             raise TypeError(f"{type(self).__name__}: {name} must be a float, got {type(value).__name__}")
         t = torch.as_tensor(value, dtype=torch.get_default_dtype()).detach().clone()
+        if isinstance(value, torch.Tensor):
+            exact = value.detach().to("cpu").to(torch.float64, copy=True)
+        else:
+            exact = torch.tensor(value, dtype=torch.float64, device="cpu")
         if shape is not None:
-            t = t.expand(shape).clone() if t.dim() == 0 else t
+            t, exact = (u.expand(shape).clone() if u.dim() == 0 else u for u in (t, exact))
             if tuple(t.shape) != tuple(shape):
                 raise ValueError(
                     f"{type(self).__name__}: {name} has shape {tuple(t.shape)}, expected {shape}"
@@ -78,6 +87,58 @@ class Neuron(nn.Module):
             self.register_parameter(name, nn.Parameter(t))
         else:
             self.register_buffer(name, t)
+            self.__dict__.setdefault("_float64", {})[name] = exact
+
+    # --- float64 masters of the constant buffers ---------------------------------------------------
+    # A buffer made by _scalar is materialised from its master whenever its dtype changes; the master
+    # follows the buffer when the buffer is changed (in place, replaced, or by load_state_dict).
+    def _masters(self) -> dict[str, torch.Tensor]:
+        return self.__dict__.get("_float64", {})
+
+    def _casts(self, name: str) -> torch.Tensor | None:
+        """The buffer ``name`` if it is a real floating-point tensor (not missing, integer or on 'meta')."""
+        buf = self._buffers.get(name)
+        ok = buf is not None and buf.is_floating_point() and buf.device.type != "meta"
+        return buf if ok else None
+
+    @staticmethod
+    def _holds(buf: torch.Tensor, value: torch.Tensor) -> bool:
+        """Whether ``buf`` is ``value`` in ``buf``'s dtype (unchanged since it was made from ``value``)."""
+        if value.device.type == "meta" or value.shape != buf.shape:
+            return False
+        return torch.equal(buf, value.to(device=buf.device, dtype=buf.dtype))
+
+    def _apply(self, fn: Callable[..., Any], recurse: bool = True) -> Neuron:
+        """As :meth:`torch.nn.Module._apply`; a constant buffer whose dtype it changes is remade from its
+        float64 master in the new dtype (``.float().double()`` gives back the numbers given)."""
+        masters, before = self._masters(), {}
+        for name in masters:
+            buf = self._casts(name)
+            if buf is not None:
+                if not self._holds(buf, masters[name]):  # changed by the user: that is the value now
+                    masters[name] = buf.detach().to("cpu").to(torch.float64, copy=True)
+                before[name] = buf.dtype
+        result = super()._apply(fn, recurse)
+        for name, dtype in before.items():
+            buf = self._casts(name)
+            if buf is not None and buf.dtype != dtype:
+                self._buffers[name] = masters[name].to(device=buf.device, dtype=buf.dtype)
+        return result
+
+    def _load_from_state_dict(
+        self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+    ) -> None:
+        """As torch's; a constant buffer's master becomes the value loaded, in full (a float64 state dict
+        loaded into a float32 module keeps its float64 numbers for a later ``.double()``)."""
+        super()._load_from_state_dict(
+            state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs
+        )
+        masters = self._masters()
+        for name in masters:
+            value, buf = state_dict.get(prefix + name), self._casts(name)
+            if isinstance(value, torch.Tensor) and value.is_floating_point() and buf is not None:
+                if self._holds(buf, value):  # loaded (not refused)
+                    masters[name] = value.detach().to("cpu").to(torch.float64, copy=True)
 
     @staticmethod
     def _surrogate(surrogate: Surrogate | None) -> Surrogate:
