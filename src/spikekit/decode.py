@@ -317,7 +317,7 @@ def ce_membrane_loss(v: torch.Tensor, targets: torch.Tensor, reduce: str = "mean
 
 
 def ce_membrane_per_step_loss(v: torch.Tensor, targets: torch.Tensor, *, time: str = "sum") -> torch.Tensor:
-    r"""Cross-entropy on the membrane of every step, summed (or averaged) over time: snnTorch tutorial 5's loss.
+    r"""Cross-entropy on the membrane of every step, summed (or averaged) over time: snnTorch tutorial 5's.
 
     .. math::
         \mathcal{L} = \sum_{t=0}^{T-1} \frac{1}{B}\sum_b -\log \operatorname{softmax}(v_b[t])_{y_b}

@@ -516,6 +516,7 @@ _LOSSES = {
     "ce_rate_loss": D.ce_rate_loss,
     "ce_rate_loss per_step": lambda s, t: D.ce_rate_loss(s, t, per_step=True),
     "ce_membrane_loss": D.ce_membrane_loss,
+    "ce_membrane_per_step_loss": D.ce_membrane_per_step_loss,
     "mse_count_loss": D.mse_count_loss,
 }
 for _name, _loss in _LOSSES.items():

@@ -1,4 +1,4 @@
-"""snnTorch 1.0's neurons and losses, built from spikekit's pieces: a port gets snnTorch's spikes *and* gradients.
+"""snnTorch 1.0's neurons and losses from spikekit's pieces: a port gets snnTorch's spikes *and* gradients.
 
 snnTorch's ``Leaky`` and spikekit's :class:`spikekit.nn.LIF` differ in three conventions that change training
 (the full table is docs/from-snntorch.md):
@@ -39,7 +39,8 @@ Example:
     >>> import torch, spikekit as sk
     >>> lif = sk.compat.snntorch.Leaky(beta=0.95)          # snnTorch's default Leaky
     >>> lif
-    DelayedLeaky(beta=0.95, threshold=1, reset=subtract, surrogate=atan(alpha=2.0), reset_delay=True, ...)
+    DelayedLeaky(beta=0.95, threshold=1, reset=subtract, surrogate=atan(alpha=2.0), reset_delay=True,
+    backend='torch')
     >>> spikes, mem, _ = lif.trace(torch.rand(25, 8, 100))   # [T, B, N]; mem == snnTorch's mem
 """
 
@@ -65,7 +66,7 @@ __all__ = [
     "LeakyState",
     "LeakyParams",
     "leaky_step",
-    "spike_grad",
+    "to_surrogate",
     "ce_rate_loss",
     "ce_count_loss",
     "mse_count_loss",
@@ -86,7 +87,7 @@ _SNNTORCH_SURROGATES = {
 }
 
 
-def spike_grad(value: object = None) -> sg.Surrogate:
+def to_surrogate(value: object = None) -> sg.Surrogate:
     """The spikekit surrogate equal to snnTorch's ``spike_grad`` (same forward, same gradient).
 
     Args:
@@ -97,7 +98,7 @@ def spike_grad(value: object = None) -> sg.Surrogate:
             ``slope`` 25) or ``straight_through_estimator()``. Others are refused (``TypeError``).
 
     Example:
-        >>> spike_grad(None)
+        >>> to_surrogate(None)
         atan(alpha=2.0)
     """
     if value is None:
@@ -106,7 +107,11 @@ def spike_grad(value: object = None) -> sg.Surrogate:
         return value
     qualname = getattr(value, "__qualname__", "")
     outer = qualname.split(".<locals>.")[0] if ".<locals>." in qualname else ""
-    if callable(value) and getattr(value, "__module__", "") == "snntorch.surrogate" and outer in _SNNTORCH_SURROGATES:
+    if (
+        callable(value)
+        and getattr(value, "__module__", "") == "snntorch.surrogate"
+        and outer in _SNNTORCH_SURROGATES
+    ):
         cls, names = _SNNTORCH_SURROGATES[outer]
         found = inspect.getclosurevars(value).nonlocals
         return cls(**{ours: float(found[theirs]) for theirs, ours in names.items()})
@@ -136,7 +141,9 @@ class LeakyParams:
 
     def __post_init__(self) -> None:
         check_range(self.beta, "DelayedLeaky: beta", 0.0, 1.0, low_open=True)
-        check_range(self.threshold, "DelayedLeaky: threshold", 0.0, float("inf"), low_open=True, high_open=True)
+        check_range(
+            self.threshold, "DelayedLeaky: threshold", 0.0, float("inf"), low_open=True, high_open=True
+        )
         check_choice(self.reset, "DelayedLeaky: reset", RESETS)
         sg.check_surrogate(self.surrogate, "DelayedLeaky: surrogate")
 
@@ -207,7 +214,7 @@ class DelayedLeaky(Neuron):
             else:
                 self.register_buffer(name, t)
         self.reset = reset
-        self.surrogate = spike_grad(surrogate)
+        self.surrogate = to_surrogate(surrogate)
         self.params()
 
     def params(self) -> LeakyParams:
@@ -269,7 +276,7 @@ def Leaky(  # noqa: N802  (named as the snnTorch class it stands for)
         )
     del init_hidden, output  # calling convention only
     reset = check_choice(reset_mechanism, "compat.snntorch.Leaky: reset_mechanism", RESETS)
-    surrogate = globals()["spike_grad"](spike_grad)
+    surrogate = to_surrogate(spike_grad)
     if not isinstance(reset_delay, bool):
         raise TypeError(f"compat.snntorch.Leaky: reset_delay must be a bool, got {reset_delay!r}")
     if reset_delay and reset == "subtract":
@@ -306,7 +313,7 @@ def ce_count_loss() -> Loss:
 
 
 def ce_max_membrane_loss() -> Loss:
-    """``snntorch.functional.ce_max_membrane_loss()``: ``sk.decode.ce_membrane_loss(v, targets, reduce="max")``."""
+    """``snntorch.functional.ce_max_membrane_loss()``: ``sk.decode.ce_membrane_loss(v, y, reduce="max")``."""
     return lambda v, targets: decode.ce_membrane_loss(v, targets, reduce="max")
 
 
