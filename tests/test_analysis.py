@@ -125,13 +125,13 @@ def test_weight_decay_adds_a_flat_depression():
     np.testing.assert_allclose(w.dw[w.dt < 0], -lam * weight, rtol=1e-12)
     assert w.a_minus == pytest.approx(lam * weight, rel=1e-6)
     assert w.tau_minus == math.inf  # a flat offset, not a timing-dependent lobe
-    assert w.depression and w.remedy == "weight_decay"
+    assert w.fit.depression and w.acausal == "offset" and not w.depression and w.remedy == "weight_decay"
 
 
 def test_after_potential_gives_no_acausal_change_for_the_post_loss():
     w = an.controlled_window("LIF", after_potential_tau=20.0, loss="post")
     np.testing.assert_array_equal(w.dw[w.dt < 0], 0.0)
-    assert not w.depression and w.remedy == "after_potential"
+    assert not w.depression and w.acausal == "none" and w.remedy == "after_potential"
     # the pre neuron's own tail arrives close to the post spike for early pre spikes: they are depressed
     assert w.dw[w.dt == 20][0] < 0 < w.dw[w.dt == 0][0]
 
@@ -430,3 +430,25 @@ def test_network_window_skips_a_layer_fed_by_a_static_input_and_says_why():
     assert "first -> hidden.0" in res.markdown() and res.to_dict()["skipped"] == res.skipped
     with pytest.raises(ValueError, match="do not line up"):  # named explicitly, it is still an error
         an.network_window(model, x, y, pairs={"hidden.0": "first"})
+
+
+def test_table_depression_column_and_conclusion_follow_the_rows():
+    """The README's finding: no setting gives a depression lobe; wide surrogates with losses on several
+    spikes give acausal potentiation, weight decay a flat offset, the after-potential a drift."""
+    table = an.run_stdp_window(
+        "LIF", "atan", "post,all", remedies="weight_decay,after_potential", max_dt=12, steps_after=20
+    )
+    kinds = {(r.loss, r.remedy): r.acausal for r in table.rows}
+    assert kinds[("post", "none")] == "none" and kinds[("all", "none")] == "potentiation"
+    assert kinds[("post", "weight_decay")] == "offset"
+    assert not any(r.depression for r in table.rows)
+    assert "| depression lobe |" in table.markdown() and "| yes |" not in table.markdown()
+    text = table.conclusion()
+    assert text.startswith(f"No setting of the {len(table.rows)} produces a depression lobe.")
+    assert "acausal potentiation (A- < 0)" in text and "flat negative offset" in text
+    # a genuine lobe (negative, largest next to dt = 0, decaying away) is counted as one
+    dt = np.arange(-12, 13)
+    dw = np.where(dt >= 0, np.exp(-dt / 5.0), -0.5 * np.exp(dt / 4.0))
+    lobe = an.STDPWindow(dt, dw, an.fit_window(dt, dw), 0.7, 5.0, "toy", "-", "all", 0, 0, 1.0, [0])
+    assert lobe.acausal == "lobe" and lobe.depression
+    assert an.STDPTable([lobe]).conclusion().startswith("1 of 1 settings produce a depression lobe")

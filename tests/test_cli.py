@@ -184,7 +184,13 @@ def test_controlled_stdp_window_table(tmp_path, capsys):
     )
     out = capsys.readouterr().out
     assert "LIF" in out and "atan" in out and js.is_file()
+    assert "Conclusion: No setting of the 1 produces a depression lobe." in out  # drawn from the rows
     assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the figure's option is --out now, as in every command; --figure (above) still works
+    argv = ["stdp-window", "--neurons", "LIF", "--surrogates", "atan", "--losses", "post", "--remedies", ""]
+    assert main([*argv, "--max-dt", "8", "--steps-after", "10", "--out", str(tmp_path / "d.png"), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "d.png").is_file() and "wrote" not in out and "Conclusion:" in out
 
 
 def test_convert_and_export_nir_commands(tmp_path, capsys):
@@ -276,6 +282,15 @@ def test_convert_and_export_nir_commands(tmp_path, capsys):
     assert "subtract" in capsys.readouterr().err
 
 
+def test_compare_epochs_alone_needs_no_lr_under_a_per_epoch_schedule(tmp_path, capsys):
+    # the seed preset's 3 per-epoch rates follow --epochs 1 (0.1) instead of refusing it
+    argv = ["compare", "--models", "seed-ann", "--preset", "seed", "--epochs", "1", "--batch-size", "100"]
+    js = tmp_path / "c.json"
+    assert main([*argv, "--train-limit", "200", "--test-limit", "50", "--json", str(js)]) == 0
+    assert json.loads(js.read_text())["runs"][0]["config"]["lr"] == [0.1]
+    assert "stretches the per-epoch learning rates" in capsys.readouterr().out
+
+
 def test_stdp_command_trains_labels_and_reports(tmp_path, capsys):
     js = tmp_path / "stdp.json"
     assert (
@@ -283,6 +298,8 @@ def test_stdp_command_trains_labels_and_reports(tmp_path, capsys):
             [
                 "stdp",
                 "--neurons",
+                "10",
+                "--batch-size",
                 "10",
                 "--dataset",
                 "digits",

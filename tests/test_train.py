@@ -148,3 +148,40 @@ def test_evaluate_counts_and_rates():
     assert all(0 <= r <= 1 for r in ev["rates"].values())
     with pytest.raises(TypeError, match="dataset must hold"):
         T.evaluate(model, [1, 2, 3])
+
+
+def test_logs_one_line_per_epoch_and_batch_lines_without_a_bar(capsys):
+    import spikekit as sk
+
+    train, test = sk.data.load("digits", train_limit=96, test_limit=32)
+    model = sk.models.SpikingMLP(n_in=64, hidden=(8,), n_out=10, steps=2)
+    lines: list[str] = []
+    cfg = T.TrainConfig(epochs=2, batch_size=32)
+    T.fit(model, train, test, cfg, log=lines.append, log_every=2)
+    assert [line.split(":")[0] for line in lines] == [
+        "epoch 1/2 batch 2/3",
+        "epoch 1/2",
+        "epoch 2/2 batch 2/3",
+        "epoch 2/2",
+    ]
+    assert "test loss" in lines[1] and "lr 0.001" in lines[1]
+    T.fit(model, train, None, cfg)  # the default: lines on stderr, a bar only on a terminal (not here)
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.count("epoch ") == 2 and "test loss" not in err
+    T.fit(model, train, None, cfg, log=False)
+    assert capsys.readouterr().err == ""
+    with pytest.raises(TypeError, match="log must be"):
+        T.fit(model, train, None, cfg, log="yes")
+
+
+def test_fit_checkpoints_say_how_to_rebuild_the_model(tmp_path):
+    import spikekit as sk
+
+    train, _ = sk.data.load("digits", train_limit=64, test_limit=8)
+    model = sk.models.build_model("spiking-cnn", (1, 8, 8), 10, steps=2)
+    T.fit(model, train, None, T.TrainConfig(epochs=1, batch_size=32), out_dir=tmp_path, log=False)
+    extra = T.load_checkpoint(tmp_path / "checkpoint.pt")["extra"]
+    assert extra["init_config"]["class"] == "SpikingCNN" and extra["dataset"] == "digits"
+    assert extra["input_shape"] == [1, 8, 8] and extra["num_classes"] == 10
+    again = sk.models.load(tmp_path / "checkpoint.pt")
+    assert type(again).__name__ == "SpikingCNN" and not again.training

@@ -24,8 +24,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -209,8 +210,50 @@ def _batches(n: int, batch_size: int, order: torch.Tensor | None):
         yield idx[i : i + batch_size]
 
 
-def _progress(total: int, desc: str, enabled: bool):
-    return progress(total=total, desc=desc, unit="batch", leave=False) if enabled else None
+def _bar_shown(enabled: bool | None) -> bool:
+    """Whether a progress bar is drawn: ``None`` means only when stderr is a terminal (and tqdm is there)."""
+    return bool(enabled) if enabled is not None else bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _progress(total: int, desc: str, enabled: bool | None):
+    if not _bar_shown(enabled):
+        return None
+    bar = progress(total=total, desc=desc, unit="batch", leave=False, enabled=True)
+    return bar if hasattr(bar, "set_postfix") else None  # tqdm missing: no bar
+
+
+def _stderr_line(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _logger(log: Any) -> Callable[[str], None] | None:
+    """``log`` of :func:`fit`: ``None``/``True`` -> lines on stderr, ``False`` -> none, a callable -> it."""
+    if log is None or log is True:
+        return _stderr_line
+    if log is False:
+        return None
+    if callable(log):
+        return log
+    raise TypeError(
+        f"log must be None, a bool or a callable taking one line of text, got {type(log).__name__}"
+    )
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.2f} %"
+
+
+def epoch_line(row: dict[str, Any], epochs: int) -> str:
+    """One epoch's metrics as one log line: ``epoch 3/15: train loss 0.1234 acc 96.50 %, test loss ... acc
+    ..., 12.3 s, lr 0.001``."""
+    text = f"epoch {row['epoch']}/{epochs}: train loss {row['train_loss']:.4f} acc {_pct(row['train_acc'])}"
+    if "test_loss" in row:
+        text += f", test loss {row['test_loss']:.4f} acc {_pct(row['test_acc'])}"
+    return text + f", {row['seconds']:.1f} s, lr {row['lr']:.4g}"
+
+
+# Without a bar, an epoch projected to last longer than this gets a line every tenth of it.
+LONG_EPOCH_SECONDS = 30.0
 
 
 @torch.no_grad()
@@ -322,15 +365,22 @@ def _train_epoch(
     cfg: TrainConfig,
     epoch: int,
     device,
-    progress: bool,
+    progress: bool | None,
     time_axis=0,
     world: int = 1,
     rank: int = 0,
+    log: Callable[[str], None] | None = None,
+    log_every: int | None = None,
 ):
     order = _epoch_order(len(x_all), cfg, epoch)
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
-    bar = _progress(math.ceil(len(x_all) / cfg.batch_size), f"epoch {epoch + 1}/{cfg.epochs}", progress)
+    n_batches = math.ceil(len(x_all) / cfg.batch_size)
+    bar = _progress(n_batches, f"epoch {epoch + 1}/{cfg.epochs}", progress)
+    # Batch lines: every log_every batches; with neither a bar nor log_every, every tenth of an epoch that
+    # is projected to last more than LONG_EPOCH_SECONDS.
+    tenth = max(1, math.ceil(n_batches / 10))
+    t0 = time.perf_counter()
     if world == 1:
         batches = ((idx, len(idx)) for idx in _batches(len(x_all), cfg.batch_size, order))
     else:
@@ -369,6 +419,17 @@ def _train_epoch(
             if bar is not None:
                 bar.update()
                 bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
+            elif log is not None and k + 1 < n_batches:
+                elapsed = time.perf_counter() - t0
+                if log_every is not None:
+                    due = (k + 1) % log_every == 0
+                else:
+                    due = (k + 1) % tenth == 0 and elapsed * n_batches / (k + 1) > LONG_EPOCH_SECONDS
+                if due:
+                    log(
+                        f"epoch {epoch + 1}/{cfg.epochs} batch {k + 1}/{n_batches}: train loss "
+                        f"{total_loss / seen:.4f} acc {_pct(correct / seen)}, {elapsed:.1f} s"
+                    )
     finally:
         if bar is not None:
             bar.close()
@@ -438,8 +499,10 @@ def fit(
     *,
     out_dir: str | os.PathLike | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: bool | None = None,
     extra: dict[str, Any] | None = None,
+    log: bool | Callable[[str], None] | None = None,
+    log_every: int | None = None,
 ) -> FitResult:
     """Train ``model`` (which returns logits ``[B, C]``) with cross-entropy; evaluate after every epoch.
 
@@ -453,12 +516,26 @@ def fit(
         config: a :class:`TrainConfig`.
         out_dir: where checkpoints and metrics go (``None``: nowhere).
         resume: continue from ``out_dir``'s checkpoint (an error if there is none).
-        progress: show progress bars.
-        extra: JSON-able facts stored in the checkpoint (e.g. how to rebuild the model).
+        progress: progress bars: ``None`` (the default) only when stderr is a terminal, so a log file or a
+            cluster job gets no carriage-return updates; ``True`` always, ``False`` never.
+        extra: JSON-able facts stored in the checkpoint. ``fit`` adds what is needed to rebuild a model of
+            :mod:`spikekit.models` (``init_config``: its class and constructor arguments), the input shape,
+            the number of classes and the dataset's name, so :func:`spikekit.models.load` and every
+            ``spikekit`` command that reads a checkpoint (``report``, ``plot model``, ``export-nir``,
+            ``stdp-window --checkpoint``) can use it.
+        log: where one line per epoch goes (epoch, train loss and accuracy, test loss and accuracy, seconds,
+            learning rate): ``None`` (the default) or ``True``: stderr; ``False``: nowhere; a callable:
+            called with each line. Without a bar, long epochs also get a line every tenth of an epoch
+            (when an epoch is projected to last more than :data:`LONG_EPOCH_SECONDS`).
+        log_every: without a bar, a line every ``log_every`` batches instead (``1``: every batch).
     """
     x_all, y_all = _tensors(train_set)
     if test_set is not None:
         _tensors(test_set)
+    emit = _logger(log)
+    if log_every is not None:
+        check_positive_int(log_every, "log_every")
+    extra = _rebuild_facts(model, train_set, extra)
     world = _dist.world_size()
     if config.batch_size % world:
         raise ValueError(
@@ -532,10 +609,12 @@ def fit(
             config,
             epoch,
             device,
-            progress and main,
+            progress if main else False,
             _time_axis(train_set),
             world=world,
             rank=rank,
+            log=emit if main else None,
+            log_every=log_every,
         )
         seconds = time.perf_counter() - t0
         row: dict[str, Any] = {
@@ -556,6 +635,8 @@ def fit(
                 ev = _eval_result(_dist.all_gather_object(sums))
             row.update(test_loss=ev["loss"], test_acc=ev["acc"], rates=ev["rates"])
         history.append(row)
+        if emit is not None and main:
+            emit(epoch_line(row, config.epochs))
         if ckpt_path is not None:
             rng = _rng_state(device)
             if world > 1:
@@ -569,12 +650,33 @@ def fit(
                     "rng": rng,
                     "config": config.to_dict(),
                     "history": history,
-                    "extra": extra or {},
+                    "extra": extra,
                 }
                 save_checkpoint(ckpt_path, payload)
                 _write_metrics(metrics_path, history)
             _dist.barrier()  # no rank runs ahead of (or reads before) rank 0's checkpoint
     return FitResult(history=history, checkpoint=ckpt_path, metrics=metrics_path)
+
+
+def _rebuild_facts(model: nn.Module, train_set: Dataset, extra: dict[str, Any] | None) -> dict[str, Any]:
+    """``extra`` plus, where absent, how to rebuild ``model`` and what it was trained on."""
+    out = dict(extra or {})
+    config = getattr(model, "init_config", None)
+    if isinstance(config, dict):
+        out.setdefault("init_config", config)
+    if "input_shape" not in out:
+        shape = getattr(train_set, "sample_shape", None)
+        x, y = _tensors(train_set)
+        if shape is None:
+            shape = x.shape[1:]
+        out["input_shape"] = [int(s) for s in shape]
+    if "num_classes" not in out:
+        n = getattr(train_set, "num_classes", None)
+        out["num_classes"] = int(n) if n is not None else int(_tensors(train_set)[1].max()) + 1
+    name = getattr(train_set, "name", None)
+    if "dataset" not in out and isinstance(name, str) and name:
+        out["dataset"] = name
+    return out
 
 
 def _rng_state(device: torch.device) -> dict[str, torch.Tensor]:

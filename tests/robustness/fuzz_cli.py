@@ -245,10 +245,18 @@ _add(
     "train: --lr one per epoch, wrong count",
     lambda tmp: ["train", "--model", "seed-ann", *QUICK, "--lr", "0.1", "0.2"],
 )
+# (--preset seed with --epochs alone is valid now: the per-epoch rates are stretched to --epochs)
 _add(
-    "train: --preset seed with --epochs",
-    lambda tmp: ["train", "--model", "seed-ann", "--preset", "seed", *QUICK],
+    "train: --preset seed with --epochs and a wrong number of --lr",
+    lambda tmp: ["train", "--model", "seed-ann", "--preset", "seed", *QUICK, "--lr", "0.1", "0.2", "0.3"],
 )
+_add("stdp: --batch (old spelling) 0", lambda tmp: ["stdp", *STDP, "--batch", "0"])
+_add(
+    "report: --stdp-batch (old spelling) 0",
+    lambda tmp: ["report", "--checkpoint", a_file(tmp), "--stdp-batch", "0"],
+)
+_add("train: --log-every 0", lambda tmp: ["train", "--model", "seed-ann", *QUICK, "--log-every", "0"])
+_add("train: --quiet with --verbose", lambda tmp: ["--quiet", "train", "--model", "seed-ann", *QUICK, "-v"])
 _add("train: --out is a file", lambda tmp: ["train", "--model", "seed-ann", *QUICK, "--out", a_file(tmp)])
 _add(
     "train: --out under a file",

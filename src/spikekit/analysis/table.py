@@ -60,19 +60,66 @@ class STDPTable:
     config: dict = field(default_factory=dict)
 
     def markdown(self) -> str:
-        """One markdown row per window: tau+ fitted vs predicted, A+, A-, tau-, causal fraction."""
+        """One markdown row per window: tau+ fitted vs predicted, A+, A-, tau-, causal fraction, what the
+        acausal side is (:attr:`~spikekit.analysis.STDPWindow.acausal`) and whether it is a depression
+        lobe."""
         head = (
             "| neuron | surrogate | loss | remedy | tau+ predicted | tau+ fitted | A+ | A- | tau- | "
-            "causal fraction | depression (A- > 0) |\n|---|---|---|---|---|---|---|---|---|---|---|"
+            "causal fraction | acausal side | depression lobe |\n" + "|---" * 12 + "|"
         )
         lines = [head]
         for r in self.rows:
             lines.append(
                 f"| {r.neuron} | {r.surrogate} | {r.loss} | {r.remedy} | {_fmt(r.predicted_tau)} | "
                 f"{_fmt(r.tau_plus)} | {_fmt(r.a_plus)} | {_fmt(r.a_minus)} | {_fmt(r.tau_minus)} | "
-                f"{_fmt(r.causal_fraction)} | {'yes' if r.depression else 'no'} |"
+                f"{_fmt(r.causal_fraction)} | {_ACAUSAL[r.acausal]} | {'yes' if r.depression else 'no'} |"
             )
         return "\n".join(lines)
+
+    def conclusion(self) -> str:
+        """One paragraph drawn from the rows: how many give a depression lobe, and what the acausal side is
+        instead (nothing, acausal potentiation, a flat offset, a drift); how many reproduce the membrane's
+        time constant on the causal side."""
+        rows = self.rows
+        n = len(rows)
+        if n == 0:
+            return "No windows were measured."
+        groups: dict[str, list[STDPWindow]] = {}
+        for r in rows:
+            groups.setdefault(r.acausal, []).append(r)
+        lobes = groups.get("lobe", [])
+        causal = [r for r in rows if r.a_plus > 0]
+        matched = [
+            r
+            for r in causal
+            if r.predicted_tau and math.isfinite(r.tau_plus) and abs(r.tau_plus / r.predicted_tau - 1) < 0.02
+        ]
+        if lobes:
+            first = f"{len(lobes)} of {n} settings produce a depression lobe ({_names(lobes)})."
+        else:
+            first = f"No setting of the {n} produces a depression lobe."
+        parts = [first]
+        parts.append(
+            f"Backpropagation gives causal potentiation (A+ > 0) in {len(causal)} of {n}, with the "
+            f"membrane's own time constant (tau+ within 2 % of -1/ln(decay)) in {len(matched)}."
+        )
+        instead = []
+        if groups.get("none"):
+            instead.append(f"nothing before the post spike in {len(groups['none'])}")
+        if groups.get("potentiation"):
+            rs = groups["potentiation"]
+            instead.append(f"acausal potentiation (A- < 0) in {len(rs)} ({_names(rs)})")
+        if groups.get("offset"):
+            rs = groups["offset"]
+            instead.append(f"a flat negative offset with no timing dependence in {len(rs)} ({_names(rs)})")
+        if groups.get("shift"):
+            rs = groups["shift"]
+            instead.append(
+                f"a negative drift growing away from dt = 0, not a lobe, in {len(rs)} ({_names(rs)})"
+            )
+        if instead:
+            parts.append("The acausal side (t_post < t_pre) shows " + "; ".join(instead) + ".")
+        return " ".join(parts)
 
     def to_dict(self) -> dict:
         return {"config": self.config, "rows": [r.to_dict() for r in self.rows]}
@@ -82,6 +129,27 @@ class STDPTable:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(self.to_dict(), indent=1, allow_nan=False))
         return path
+
+
+_ACAUSAL = {
+    "none": "none",
+    "potentiation": "potentiation",
+    "offset": "flat offset",
+    "shift": "drift",
+    "lobe": "depression",
+}
+
+
+def _names(rows: Sequence[STDPWindow], limit: int = 4) -> str:
+    """``"LIF/atan/all, LIF/sigmoid/all, ..."``: the settings of ``rows`` (at most ``limit`` named)."""
+    labels = []
+    for r in rows:
+        label = "/".join(x for x in (r.neuron, r.surrogate, r.loss) if x)
+        label += "" if r.remedy == "none" else f" + {r.remedy}"
+        if label not in labels:
+            labels.append(label)
+    more = len(labels) - limit
+    return ", ".join(labels[:limit]) + (f" and {more} more" if more > 0 else "")
 
 
 def _fmt(v: float | None) -> str:

@@ -104,9 +104,37 @@ class STDPWindow:
         return self.fit.tau_minus
 
     @property
+    def acausal(self) -> str:
+        """What the acausal side (``t_post < t_pre``, ``dt < 0``) is, read from the fit and the data:
+
+        - ``"none"``: no change before the post spike (``A- = 0``);
+        - ``"potentiation"``: a positive acausal side (``A- < 0``): acausal *potentiation*, not STDP's
+          depression;
+        - ``"offset"``: a negative side with no timing dependence (``tau- = inf``), e.g. L2 weight decay's
+          ``-lambda w`` at every ``dt``;
+        - ``"shift"``: a negative side that grows *away* from ``dt = 0`` (its largest ``|dw|`` in the outer
+          half of the window), e.g. an after-potential tail: a drift, not a lobe around the post spike;
+        - ``"lobe"``: a depression lobe, the STDP shape: negative (``A- > 0``), largest near ``dt = 0`` and
+          decaying away from it with a finite ``tau-``.
+        """
+        a, tau, peak = self.fit.a_minus, self.fit.tau_minus, self.fit.peak_minus
+        if a == 0 or (isinstance(a, float) and math.isnan(a)):
+            return "none"
+        if a < 0:
+            return "potentiation"
+        if math.isinf(tau):
+            return "offset"
+        acausal = self.dt[self.dt < 0]
+        if acausal.size and peak < float(acausal.min()) / 2:
+            return "shift"
+        return "lobe"
+
+    @property
     def depression(self) -> bool:
-        """Whether the window has a depression lobe, ``A- > 0``."""
-        return self.fit.depression
+        """Whether the window has a depression lobe (:attr:`acausal` is ``"lobe"``): a negative, timing-
+        dependent acausal side around ``dt = 0``. ``fit.depression`` (``A- > 0``) also counts a flat offset or
+        a drift; this does not."""
+        return self.acausal == "lobe"
 
     @property
     def remedy(self) -> str:
@@ -142,6 +170,7 @@ class STDPWindow:
             "fit": self.fit.to_dict(),
             "causal_fraction": _json_float(self.causal_fraction),
             "depression": self.depression,
+            "acausal": self.acausal,
             "t_post": self.t_post,
             "output_delay": self.output_delay,
             "drive": self.drive,

@@ -18,7 +18,14 @@ __all__ = ["add_arguments", "add_parser", "bench_command", "format_results", "pa
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("bench", help="speed and memory against snnTorch, SpikingJelly and Norse")
+    p = _common.add_command(
+        subparsers,
+        "bench",
+        "speed and memory against snnTorch, SpikingJelly and Norse",
+        "spikekit bench --quick                                # a minute: small shapes, no grid",
+        "spikekit bench --shape 500x16x512 --peers snntorch --json bench.json",
+        "spikekit bench --device cuda --threads 8",
+    )
     add_arguments(p)
     p.set_defaults(func=run)
     return p
@@ -37,9 +44,12 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     c = _common
     ap.add_argument("--json", type=c.output_file, metavar="PATH", help="write all results as JSON")
     ap.add_argument(
-        "--repeats", type=c.positive_int, default=7, help="timed runs per measurement (median; default 7)"
+        "--repeats",
+        type=c.positive_int,
+        default=7,
+        help="timed runs per measurement (the median is reported)",
     )
-    ap.add_argument("--warmup", type=c.nonnegative_int, default=1, help="untimed runs first (default 1)")
+    ap.add_argument("--warmup", type=c.nonnegative_int, default=1, help="untimed runs first")
     ap.add_argument("--shape", type=parse_shape, action="append", help="TxBxF workload (repeatable)")
     ap.add_argument("--no-grid", action="store_true", help="skip the T x B x F grid")
     ap.add_argument("--no-train", action="store_true", help="skip the original experiment's training step")

@@ -13,7 +13,14 @@ from . import _common
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("compare", help="train several models on one dataset and tabulate them")
+    p = _common.add_command(
+        subparsers,
+        "compare",
+        "train several models on one dataset and tabulate them",
+        "spikekit compare --models seed-snn,spiking-mlp --seeds 0,1,2",
+        "spikekit compare --dataset fashion-mnist --download --epochs 1 --out runs/cmp",
+        "spikekit compare --dataset mnist --models seed-snn --preset seed   # the original's schedule",
+    )
     p.add_argument(
         "--models",
         type=_common.names,
@@ -53,9 +60,11 @@ def compare(args: argparse.Namespace, models: Sequence[str], seeds: Sequence[int
     if unknown:
         raise _common.UsageError(f"unknown model(s) {unknown}; valid models: {', '.join(MODELS)}")
     train, test = _common.load_data(args)
-    print(
+    _common.say(
+        args,
         f"dataset {args.dataset}: {len(train)} training and {len(test)} test samples, "
-        f"input {tuple(train.images.shape[1:])}, {train.num_classes} classes"
+        f"input {tuple(train.images.shape[1:])}, {train.num_classes} classes",
+        flush=True,
     )
     pct = _common.pct
     runs = []
@@ -65,7 +74,8 @@ def compare(args: argparse.Namespace, models: Sequence[str], seeds: Sequence[int
             out = Path(args.out) / f"{model}-seed{seed}" if args.out else None
             resume = bool(args.resume and out is not None and (out / "checkpoint.pt").exists())
             runs.append(_common.train_one(model, args, train, test, seed, out, resume))
-            print(
+            _common.say(
+                args,
                 f"  {model} seed {seed}: {pct(runs[-1]['test_acc'])} % in {time.perf_counter() - t0:.1f} s",
                 flush=True,
             )
@@ -98,7 +108,7 @@ def compare(args: argparse.Namespace, models: Sequence[str], seeds: Sequence[int
                 "seeds": list(seeds),
             }
         )
-    print()
+    _common.say(args)
     headers = ["model", "parameters", "test acc %", "s/epoch", "firing rate per layer"]
     print(_common.format_table(headers, rows))
     return {

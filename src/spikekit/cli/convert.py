@@ -15,25 +15,31 @@ ANNS = ("cnn", "mlp")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("convert", help="ANN -> SNN conversion: accuracy against T beside the ANN's")
-    p.add_argument("--dataset", default="digits")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--download", action="store_true")
     c = _common
-    p.add_argument("--train-limit", type=c.positive_int, default=None)
-    p.add_argument("--test-limit", type=c.positive_int, default=None)
-    p.add_argument("--ann", choices=list(ANNS), default="cnn")
+    p = c.add_command(
+        subparsers,
+        "convert",
+        "ANN -> SNN conversion: accuracy against T beside the ANN's",
+        "spikekit convert                                     # a small CNN on the embedded digits",
+        "spikekit convert --dataset mnist --download --epochs 3 --save-ann ann.pt",
+        "spikekit convert --dataset mnist --ann-checkpoint ann.pt --steps 16,32,64 --percentile 99.9",
+    )
+    c.add_dataset_arg(p, "digits", "digits | mnist | fashion-mnist | mnist-10k | idx (images)")
+    c.add_limit_args(p)
+    p.add_argument("--ann", choices=list(ANNS), default="cnn", help="the ANN: a small CNN or an MLP")
     p.add_argument(
         "--ann-checkpoint",
         type=c.existing_file,
         default=None,
         help="a state dict saved before with --save-ann",
     )
-    p.add_argument("--save-ann", type=c.output_file, default=None, metavar="PATH")
-    p.add_argument("--epochs", type=c.positive_int, default=3)
-    p.add_argument("--batch-size", type=c.positive_int, default=128)
-    p.add_argument("--lr", type=c.learning_rate, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--save-ann", type=c.output_file, default=None, metavar="PATH", help="save the trained ANN's weights"
+    )
+    p.add_argument("--epochs", type=c.positive_int, default=3, help="ANN training epochs (Adam, cosine)")
+    p.add_argument("--batch-size", type=c.positive_int, default=128, help="ANN training batch size")
+    p.add_argument("--lr", type=c.learning_rate, default=1e-3, help="ANN learning rate")
+    c.add_seed_arg(p, "seeds the ANN's weights and data order")
     p.add_argument("--steps", type=c.positive_ints, default="32,64,128,256", help="comma-separated T values")
     p.add_argument(
         "--percentile", type=c.percentile_float, default=99.99, help="normalisation percentile (100 = max)"
@@ -42,10 +48,13 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--calibration", type=c.positive_int, default=1000, help="training images used for normalisation"
     )
     p.add_argument("--no-bias", action="store_true", help="bias-free conversion")
-    p.add_argument("--eval-batch-size", type=c.positive_int, default=500)
-    p.add_argument("--device", type=c.device, default="cpu")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--json", type=c.output_file, default=None, metavar="PATH")
+    p.add_argument(
+        "--eval-batch-size", type=c.positive_int, default=500, help="batch size when evaluating the SNN"
+    )
+    p.add_argument("--device", type=c.device, default="cpu", help="cpu | cuda[:N] | auto")
+    c.add_progress_arg(p)
+    c.add_log_every_arg(p)
+    c.add_json_arg(p)
     p.set_defaults(func=run)
     return p
 
@@ -72,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         progress=_common.show_progress(args),
         json_path=args.json,
+        log=_common.fit_logging(args)["log"],
+        log_every=_common.fit_logging(args)["log_every"],
     )
     return 0
 
@@ -108,6 +119,8 @@ def run_convert(
     device: str = "cpu",
     progress: bool | None = True,
     json_path: str | None = None,
+    log: Any = None,
+    log_every: int | None = None,
 ) -> dict[str, Any]:
     """Train (or load) a small ANN, convert it, and print its accuracy beside the SNN's for each ``T``.
 
@@ -155,7 +168,7 @@ def run_convert(
         cfg = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, schedule="cosine", seed=seed, device=device
         )
-        fit(model, train, None, cfg, progress=progress is not False)
+        fit(model, train, None, cfg, progress=progress, log=log, log_every=log_every)
         trained = f"trained {epochs} epoch(s) in {time.perf_counter() - t0:.0f} s"
     if save_ann:
         save_checkpoint(model.state_dict(), save_ann)

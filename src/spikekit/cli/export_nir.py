@@ -12,12 +12,19 @@ from . import _common
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("export-nir", help="export a trained model to a NIR file (and verify it)")
+    c = _common
+    p = c.add_command(
+        subparsers,
+        "export-nir",
+        "export a trained model to a NIR file (and verify it)",
+        "spikekit train --model spiking-mlp --model-arg reset=zero --out runs/nir   # NIR needs reset=zero",
+        "spikekit export-nir --checkpoint runs/nir --out model.nir",
+    )
     p.add_argument(
         "--checkpoint",
         type=_common.existing_path,
         required=True,
-        help="checkpoint.pt, or the train --out folder",
+        help="checkpoint.pt written by spikekit train or spikekit.train.fit (or the folder holding it)",
     )
     p.add_argument("--out", type=_common.output_file, required=True, help="the .nir file to write")
     p.add_argument(
@@ -27,9 +34,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="time step in seconds for NIR's time constants",
     )
     p.add_argument("--no-readout", action="store_true", help="end the graph at the output layer's current")
-    p.add_argument("--verify-batch", type=_common.positive_int, default=4)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", type=_common.output_file, default=None, metavar="PATH")
+    p.add_argument(
+        "--batch-size",
+        type=c.positive_int,
+        default=4,
+        help="random inputs on which the file read back is run against the model",
+    )
+    c.deprecated_alias(p, "--verify-batch", "batch_size", type=c.positive_int)
+    c.add_seed_arg(p, "seeds those random inputs")
+    c.add_json_arg(p, "also write the graph's nodes and the check's result as JSON to PATH")
     p.set_defaults(func=run)
     return p
 
@@ -40,21 +53,11 @@ def run(args: argparse.Namespace) -> int:
         out=args.out,
         dt=args.dt,
         include_readout=not args.no_readout,
-        verify_batch=args.verify_batch,
+        verify_batch=args.batch_size,
         seed=args.seed,
         json_path=args.json,
     )
     return 0
-
-
-def _num_classes(state: dict[str, Any]) -> int:
-    for key in ("out.weight", "fc2.weight"):
-        if key in state:
-            return int(state[key].shape[0])
-    weights = [v for k, v in state.items() if k.endswith("weight") and v.dim() == 2]
-    if not weights:
-        raise ValueError("export-nir: cannot tell the number of classes from the checkpoint")
-    return int(weights[-1].shape[0])
 
 
 def _shape_of(node: Any) -> str:
@@ -75,9 +78,9 @@ def run_export_nir(
     seed: int = 0,
     json_path: str | None = None,
 ) -> dict[str, Any]:
-    """Export the model of a ``spikekit train`` checkpoint to NIR and verify the file.
+    """Export the model of a spikekit checkpoint (``spikekit train`` or ``fit``) to NIR and verify the file.
 
-    Rebuilds the model from the checkpoint's ``extra`` (model name, arguments, input shape), writes the graph
+    Rebuilds the model from the checkpoint (:func:`spikekit.models.model_from_checkpoint`), writes the graph
     to ``out``, reads it back, imports it with :func:`spikekit.interop.nir.import_` and runs both on
     ``verify_batch`` random inputs: prints the graph's nodes and the largest difference between the model's
     logits and the graph's (``include_readout=False``: its output layer's current).
@@ -93,23 +96,17 @@ def run_export_nir(
     """
     import torch
 
-    from .. import models
     from ..interop import nir as sknir
-    from ..train import load_checkpoint
 
     path = Path(checkpoint)
-    ckpt = load_checkpoint(path / "checkpoint.pt" if path.is_dir() else path)
+    ckpt, model = _common.load_trained(path)
     extra = ckpt.get("extra") or {}
-    if "model" not in extra or "input_shape" not in extra:
+    if "input_shape" not in extra:
         raise ValueError(
-            f"export-nir: {path} does not say which model it holds (train it with spikekit train)"
+            f"export-nir: {path} does not say what input its model takes (no input_shape); train it with "
+            "spikekit train or spikekit.train.fit"
         )
     shape = tuple(int(s) for s in extra["input_shape"])
-    model = models.build_model(
-        extra["model"], shape, _num_classes(ckpt["model"]), **(extra.get("model_kwargs") or {})
-    )
-    model.load_state_dict(ckpt["model"])
-    model.eval()
     g = torch.Generator().manual_seed(seed)
     sample = torch.rand(verify_batch, *shape, generator=g)
     graph = sknir.export(model, sample, dt=dt, include_readout=include_readout)
@@ -137,7 +134,7 @@ def run_export_nir(
     )
     result = {
         "checkpoint": str(path),
-        "model": extra["model"],
+        "model": extra.get("model", type(model).__name__),
         "out": str(written),
         "dt": dt,
         "include_readout": include_readout,

@@ -13,28 +13,44 @@ KINDS = ("all", "animation", "scatter", "frames", "raster")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "plot", help="plots: `plot model` (a trained model) or `plot events SAMPLE`"
+    c = _common
+    parser = c.add_command(
+        subparsers,
+        "plot",
+        "plots: `plot model` (a trained model) or `plot events SAMPLE`",
+        "spikekit plot model --checkpoint runs/mlp/checkpoint.pt --out plots",
+        "spikekit plot events nmnist-small:train:0 --out figures",
     )
     plots = parser.add_subparsers(dest="what", required=True, metavar="WHAT")
-    p = plots.add_parser("model", help="what every layer of a trained model did on one test image")
+    p = c.add_command(
+        plots,
+        "model",
+        "what every layer of a trained model did on one test image",
+        "spikekit plot model --checkpoint runs/mlp/checkpoint.pt --index 3 --out plots",
+        "spikekit plot model --checkpoint runs/mlp --no-gif   # PNG files only",
+    )
     p.add_argument(
         "--checkpoint",
-        type=_common.existing_file,
+        type=c.existing_path,
         required=True,
-        help="checkpoint.pt written by spikekit train",
+        help="checkpoint.pt written by spikekit train or spikekit.train.fit (or the folder holding it)",
     )
-    p.add_argument("--dataset", default=None, help="default: the checkpoint's dataset")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--index", type=_common.nonnegative_int, default=0, help="which test image")
-    p.add_argument("--fields", type=_common.positive_int, default=25, help="receptive fields to draw")
-    p.add_argument("--out", type=_common.output_dir, default="plots", help="output folder")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-gif", action="store_true")
-    p.add_argument("--json", type=_common.output_file, default=None, metavar="PATH")
+    c.add_dataset_arg(p, None)
+    p.add_argument("--index", type=c.nonnegative_int, default=0, help="which test image")
+    p.add_argument("--fields", type=c.positive_int, default=25, help="receptive fields to draw")
+    p.add_argument("--out", type=c.output_dir, default="plots", help="output folder")
+    c.add_seed_arg(p, "seeds the stochastic encoders")
+    p.add_argument("--no-gif", action="store_true", help="skip the animation of every layer (activity.gif)")
+    c.add_json_arg(p, "also write what was drawn as JSON to PATH")
     p.set_defaults(func=run)
 
-    p = plots.add_parser("events", help="an event recording as a GIF, an x-y-t scatter, frames or a raster")
+    p = c.add_command(
+        plots,
+        "events",
+        "an event recording as a GIF, an x-y-t scatter, frames or a raster",
+        "spikekit plot events nmnist-small:train:0 --out figures",
+        "spikekit plot events shd_test.h5 --index 3 --kind raster",
+    )
     add_plot_events_arguments(p)
     p.set_defaults(func=run)
     return parser
@@ -48,11 +64,15 @@ def add_plot_events_arguments(p: argparse.ArgumentParser) -> None:
         help="an N-MNIST .bin/.bs2 file, an SHD .h5 file (with --index), or DATASET:SPLIT:INDEX "
         "(e.g. nmnist-small:train:0, shd:test:3; found through --data-dir / $SPIKEKIT_DATA)",
     )
-    p.add_argument("--data-dir", default=None, help="folder with the dataset (for DATASET:SPLIT:INDEX)")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="folder with the dataset, for DATASET:SPLIT:INDEX (default: $SPIKEKIT_DATA)",
+    )
     p.add_argument(
         "--index", type=_common.nonnegative_int, default=0, help="recording index in an SHD .h5 file"
     )
-    p.add_argument("--kind", choices=KINDS, default="all", help="which plot(s); default: all that apply")
+    p.add_argument("--kind", choices=KINDS, default="all", help="which plot(s); all: every one that applies")
     p.add_argument(
         "--out",
         type=_common.output_dir,
@@ -119,7 +139,8 @@ def run_model(args: argparse.Namespace) -> int:
             linear.weight.detach()[: args.fields],
             tuple(images.shape[-2:]),
         )
-    metrics = Path(args.checkpoint).with_name("metrics.jsonl")
+    checkpoint = Path(args.checkpoint)
+    metrics = checkpoint / "metrics.jsonl" if checkpoint.is_dir() else checkpoint.with_name("metrics.jsonl")
     if metrics.is_file():
         save("curves.png", plot.training_curves, metrics)
     if not args.no_gif:

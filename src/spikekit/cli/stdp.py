@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -34,31 +35,39 @@ CHECKPOINT_FORMAT = "spikekit.diehl_cook/1"
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("stdp", help="unsupervised STDP learning: Diehl & Cook's network")
     c = _common
-    p.add_argument("--neurons", type=c.positive_int, default=100, help="excitatory neurons")
-    p.add_argument("--dataset", default="mnist-10k", help="mnist-10k | mnist | fashion-mnist | idx | digits")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--download", action="store_true")
-    p.add_argument("--epochs", type=c.positive_int, default=1)
-    p.add_argument(
-        "--batch", type=c.positive_int, default=10, help="images presented at once (see docs/diehl_cook.md)"
+    p = c.add_command(
+        subparsers,
+        "stdp",
+        "unsupervised STDP learning: Diehl & Cook's network",
+        "spikekit stdp --dataset digits --neurons 100 --out runs/stdp",
+        "spikekit stdp --dataset mnist-10k --download --neurons 400 --batch-size 10 --out runs/dc400",
+        "spikekit stdp --out runs/dc400 --resume   # continue an interrupted run",
     )
+    p.add_argument("--neurons", type=c.positive_int, default=100, help="excitatory neurons")
+    c.add_dataset_arg(p, "mnist-10k", "mnist-10k | mnist | fashion-mnist | idx | digits")
+    c.add_limit_args(p)
+    p.add_argument("--epochs", type=c.positive_int, default=1, help="passes over the training images")
+    p.add_argument(
+        "--batch-size",
+        type=c.positive_int,
+        default=10,
+        help="images presented at once (see docs/diehl_cook.md)",
+    )
+    c.deprecated_alias(p, "--batch", "batch_size", type=c.positive_int)
     p.add_argument(
         "--mode",
         choices=["batch", "online"],
         default="batch",
         help="batch (parallel presentation) or online (sequential)",
     )
-    p.add_argument("--train-limit", type=c.positive_int, default=None)
-    p.add_argument("--test-limit", type=c.positive_int, default=None)
-    p.add_argument("--seed", type=int, default=0)
+    c.add_seed_arg(p, "seeds the weights, every epoch's order and every Poisson input")
     p.add_argument("--out", type=c.output_dir, default=None, help="folder for checkpoints, plots and results")
     p.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in --out")
-    p.add_argument("--no-plots", action="store_true")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--json", type=c.output_file, default=None, metavar="PATH")
+    p.add_argument("--no-plots", action="store_true", help="skip the figures (weights, thresholds, ...)")
+    c.add_progress_arg(p)
+    c.add_json_arg(p)
     p.set_defaults(func=run)
     return p
 
@@ -74,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         args.dataset,
         args.data_dir,
         epochs=args.epochs,
-        batch=args.batch,
+        batch=args.batch_size,
         seed=args.seed,
         out_dir=args.out,
         resume=args.resume,
@@ -85,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         plots=not args.no_plots,
         progress=_common.show_progress(args),
         download=args.download,
+        log=_common.log_line if _common.verbosity(args) > 0 else None,
     )
     keys = ("neurons", "dataset", "n_train", "n_test", "accuracy_vote", "accuracy_logistic", "train_seconds")
     print(_common.format_table(keys, [[res.get(k, "-") for k in keys]]))
@@ -261,6 +271,23 @@ def train_diehl_cook(
     }
 
 
+def _tenths(log: Callable[[str], None] | None, total: int, progress: bool | None):
+    """Without a progress bar: an ``on_batch`` that logs a line at every tenth of the ``total`` images."""
+    shown = progress if progress is not None else sys.stderr.isatty()
+    if log is None or shown:
+        return None
+    start, step, state = time.perf_counter(), max(1, total // 10), {"next": max(1, total // 10)}
+
+    def on_batch(seen: int) -> None:
+        if seen >= state["next"]:
+            elapsed = time.perf_counter() - start
+            log(f"STDP: {seen}/{total} images ({100 * seen / total:.0f} %), {elapsed:.1f} s")
+            # the next tenth; after the last image, nothing more (retries of the last batch take no new one)
+            state["next"] = total + 1 if seen >= total else min((seen // step + 1) * step, total)
+
+    return on_batch
+
+
 def _check_checkpoint(ck: Any, model: Any, run_key: dict, path: Any) -> None:
     if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not a DiehlCook training checkpoint (format {CHECKPOINT_FORMAT!r})")
@@ -316,6 +343,7 @@ def run_stdp(
     plots: bool = True,
     progress: bool | None = True,
     download: bool = False,
+    log: Callable[[str], None] | None = None,
 ) -> dict:
     """Train Diehl & Cook's network with STDP, label its neurons, test it; return (and save) the results.
 
@@ -384,6 +412,7 @@ def run_stdp(
         checkpoint_every=checkpoint_every,
         resume=resume,
         progress=progress,
+        on_batch=_tenths(log, epochs * len(x_train), progress),
     )
     n_label = (
         len(x_train)

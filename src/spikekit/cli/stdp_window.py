@@ -4,44 +4,94 @@ surrogate and loss) or, with ``--checkpoint``, in a trained network."""
 from __future__ import annotations
 
 import argparse
+import textwrap
 from typing import Any
 
 from . import _common
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p = subparsers.add_parser(
-        "stdp-window", help="does backpropagation engender STDP? (controlled or in a network)"
-    )
     c = _common
-    p.add_argument("--neurons", type=c.names, default="RefractoryLIF,LIF")
-    p.add_argument(
-        "--surrogates", type=c.names, default="atan,sigmoid,fast_sigmoid,triangle,rectangle,straight_through"
+    p = c.add_command(
+        subparsers,
+        "stdp-window",
+        "does backpropagation engender STDP? (controlled or in a network)",
+        "spikekit stdp-window                                  # every neuron x surrogate x loss, + remedies",
+        "spikekit stdp-window --neurons LIF --surrogates atan --remedies '' --out window.png",
+        "spikekit stdp-window --checkpoint runs/seed/checkpoint.pt --batch-size 64 --json net.json",
     )
-    p.add_argument("--losses", type=c.names, default="post,all,rate")
-    p.add_argument("--remedies", default="weight_decay,after_potential", help='comma list, "" for none')
-    p.add_argument("--decay", type=c.unit_float, default=0.9)
-    p.add_argument("--threshold", type=c.positive_float, default=1.0)
-    p.add_argument("--max-dt", type=c.positive_int, default=30)
-    p.add_argument("--steps-after", type=c.positive_int, default=50)
-    p.add_argument("--weight", type=c.finite_float, default=0.05)
-    p.add_argument("--weight-decay", type=c.nonnegative_float, default=0.05)
-    p.add_argument("--after-potential-tau", type=c.positive_float, default=20.0)
-    p.add_argument("--after-potential-scale", type=c.finite_float, default=1.0)
-    p.add_argument("--target-rate", type=c.unit_float, default=0.8)
+    g = p.add_argument_group("controlled mode (one neuron)")
+    g.add_argument(
+        "--neurons", type=c.names, default="RefractoryLIF,LIF", help="comma-separated neuron names"
+    )
+    g.add_argument(
+        "--surrogates",
+        type=c.names,
+        default="atan,sigmoid,fast_sigmoid,triangle,rectangle,straight_through",
+        help="comma-separated surrogate names (each with its default parameters)",
+    )
+    g.add_argument(
+        "--losses",
+        type=c.names,
+        default="post,all,rate",
+        help="post: the post spike alone; all: all its spikes; rate: a target-rate loss",
+    )
+    g.add_argument(
+        "--remedies",
+        default="weight_decay,after_potential",
+        help='comma-separated remedies, "" for none (in-network mode: weight_decay only)',
+    )
+    g.add_argument("--decay", type=c.unit_float, default=0.9, help="membrane decay per step, in (0, 1]")
+    g.add_argument("--threshold", type=c.positive_float, default=1.0, help="firing threshold")
     p.add_argument(
+        "--max-dt", type=c.positive_int, default=30, help="the window spans dt = t_post - t_pre in [-N, N]"
+    )
+    g.add_argument(
+        "--steps-after", type=c.positive_int, default=50, help="steps simulated after the latest spike"
+    )
+    g.add_argument("--weight", type=c.finite_float, default=0.05, help="weight_decay remedy: the weight w")
+    p.add_argument(
+        "--weight-decay", type=c.nonnegative_float, default=0.05, help="weight_decay remedy: L2 coefficient"
+    )
+    g.add_argument(
+        "--after-potential-tau",
+        type=c.positive_float,
+        default=20.0,
+        help="after_potential remedy: its time constant in steps",
+    )
+    g.add_argument(
+        "--after-potential-scale",
+        type=c.finite_float,
+        default=1.0,
+        help="after_potential remedy: its integral (negative tails)",
+    )
+    g.add_argument(
+        "--target-rate",
+        type=c.unit_float,
+        default=0.8,
+        help="rate loss: the firing rate asked for, in (0, 1]",
+    )
+    n = p.add_argument_group("in-network mode (a trained model)")
+    n.add_argument(
         "--checkpoint",
-        type=c.existing_file,
+        type=c.existing_path,
         default=None,
-        help="in-network mode: a model trained by spikekit train",
+        help="a model trained by spikekit train or spikekit.train.fit (checkpoint.pt or its folder)",
     )
-    p.add_argument("--dataset", default=None, help="in-network mode: dataset (default: the checkpoint's)")
-    p.add_argument("--data-dir", default=None)
-    p.add_argument("--batch-size", type=c.positive_int, default=64)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--figure", type=c.figure_file, default=None, metavar="PATH", help=".png, .svg or .pdf")
-    p.add_argument("--json", type=c.output_file, default=None, metavar="PATH")
-    p.add_argument("--no-progress", action="store_true")
+    n.add_argument("--dataset", default=None, help="the test data (default: the checkpoint's dataset)")
+    n.add_argument("--data-dir", default=None, help=c.DATA_DIR_HELP)
+    n.add_argument("--batch-size", type=c.positive_int, default=64, help="test images compared")
+    c.add_seed_arg(p, "in-network mode: seeds the choice of test images and the encoders")
+    p.add_argument(
+        "--out",
+        type=c.figure_file,
+        default=None,
+        metavar="PATH",
+        help="the figure to write: .png, .svg or .pdf",
+    )
+    c.deprecated_alias(p, "--figure", "out", type=c.figure_file, metavar="PATH")
+    c.add_json_arg(p)
+    c.add_progress_arg(p)
     p.set_defaults(func=run)
     return p
 
@@ -67,16 +117,18 @@ def run(args: argparse.Namespace) -> int:
         after_potential_scale=args.after_potential_scale,
         target_rate=args.target_rate,
         json_path=args.json,
-        progress=not args.no_progress,
+        progress=_common.show_progress(args),
     )
-    if args.figure:
+    if args.out:
         from ..plot import stdp_window_grid
 
-        stdp_window_grid(table, path=args.figure)
+        stdp_window_grid(table, path=args.out)
     print(table.markdown())
-    for path in (args.json, args.figure):
+    print()
+    print(textwrap.fill("Conclusion: " + table.conclusion(), width=110))
+    for path in (args.json, args.out):
         if path:
-            print(f"wrote {path}")
+            _common.say(args, f"wrote {path}")
     return 0
 
 
@@ -98,10 +150,10 @@ def _network_window(args: argparse.Namespace) -> int:
         max_dt=args.max_dt,
     )
     print(res.markdown())
-    if args.figure:
+    if args.out:
         from ..plot import stdp_window
 
-        stdp_window(res, path=args.figure)
-        print(f"wrote {args.figure}")
+        stdp_window(res, path=args.out)
+        _common.say(args, f"wrote {args.out}")
     _common.write_json_output(args.json, res.to_dict())
     return 0

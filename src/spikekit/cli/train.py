@@ -10,11 +10,25 @@ from . import _common
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    p = subparsers.add_parser("train", help="train one model")
-    p.add_argument("--model", required=True, help="seed-snn | seed-ann | spiking-mlp | spiking-cnn")
+    p = _common.add_command(
+        subparsers,
+        "train",
+        "train one model",
+        "spikekit train --model spiking-mlp --out runs/mlp             # the embedded digits",
+        "spikekit train --model spiking-cnn --dataset fashion-mnist --download --out runs/cnn",
+        "spikekit train --model seed-snn --dataset mnist --preset seed --out runs/seed",
+        "spikekit train --model spiking-mlp --out runs/mlp --epochs 30 --resume   # continue a run",
+        "torchrun --nproc_per_node 4 -m spikekit train --model spiking-cnn --dataset mnist --out runs/ddp",
+        "spikekit train --model spiking-mlp --out runs/mlp > train.log 2>&1   # one line per epoch",
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        help="seed-snn | seed-ann | spiking-mlp | spiking-cnn | spiking-rnn (events)",
+    )
     _common.add_data_args(p)
     _common.add_train_args(p)
-    p.add_argument("--seed", type=int, default=0)
+    _common.add_seed_arg(p)
     p.add_argument(
         "--out", type=_common.output_dir, default=None, help="folder for checkpoint.pt and metrics.jsonl"
     )

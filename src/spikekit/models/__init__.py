@@ -3,11 +3,23 @@ STDP network, and :data:`MODELS`, a registry of model factories by name.
 
 ``DiehlCook`` is loaded on first use (it needs :mod:`spikekit.learning`), so ``import spikekit.models``
 does not load the learning rules.
+
+Every model here remembers its constructor arguments (``model.init_config``), so a checkpoint written by
+:func:`spikekit.train.fit` or the ``spikekit`` command rebuilds it: :func:`load` returns the trained model.
 """
 
 from typing import Any
 
-from .registry import MODELS, accepts, build_model, count_parameters, model_class, model_from_checkpoint
+from .registry import (
+    MODELS,
+    accepts,
+    build_model,
+    count_parameters,
+    init_config,
+    load,
+    model_class,
+    model_from_checkpoint,
+)
 from .seed import SeedANN, SeedSNN
 from .spiking import SpikingCNN, SpikingMLP, SpikingRNN
 
@@ -23,6 +35,8 @@ __all__ = [
     "accepts",
     "build_model",
     "count_parameters",
+    "init_config",
+    "load",
     "model_class",
     "model_from_checkpoint",
 ]

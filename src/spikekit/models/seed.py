@@ -21,12 +21,14 @@ from .._checks import check_choice, check_positive_int
 from ..encode import flicker
 from ..kernels import flicker_linear
 from ..nn import RefractoryLIF
+from ._config import remember_init
 
 INPUTS = ("materialized", "streamed")
 
 __all__ = ["SeedSNN", "SeedANN"]
 
 
+@remember_init
 class SeedSNN(nn.Module):
     """The original two-layer SNN of graded, refractory neurons.
 
@@ -90,6 +92,7 @@ class SeedSNN(nn.Module):
         return inner2.mean(0) if self.reducer == "mean" else inner2.sum(0)
 
 
+@remember_init
 class SeedANN(nn.Module):
     """The original's non-spiking baseline: ``Linear(784, 100) -> ReLU -> Linear(100, 10)``.
 

@@ -17,6 +17,7 @@ from .._checks import check_choice, check_positive_int
 from ..encode import flicker, poisson
 from ..nn import LIF, RLIF, TimeDistributed
 from ..surrogate import Surrogate
+from ._config import remember_init
 
 __all__ = ["SpikingMLP", "SpikingCNN", "SpikingRNN", "ENCODERS", "READOUTS"]
 
@@ -43,6 +44,7 @@ def _readout(out_lif: LIF, cur: torch.Tensor, readout: str) -> torch.Tensor:
     return out_lif(cur).sum(0)
 
 
+@remember_init
 class SpikingMLP(nn.Module):
     """Fully connected SNN: ``[Linear -> LIF] * len(hidden) -> Linear -> LIF readout``.
 
@@ -108,6 +110,7 @@ class SpikingMLP(nn.Module):
         return _readout(self.out_lif, self.out(self.hidden(cur)), self.readout)
 
 
+@remember_init
 class SpikingCNN(nn.Module):
     """Convolutional SNN: blocks of ``Conv3x3 -> BatchNorm -> MaxPool2 -> LIF``, then a spiking classifier.
 
@@ -195,6 +198,7 @@ class SpikingCNN(nn.Module):
         return _readout(self.out_lif, self.out(self.body(cur)), self.readout)
 
 
+@remember_init
 class SpikingRNN(nn.Module):
     """Recurrent SNN for sequences such as SHD's ``[T, B, 700]``: ``Linear -> RLIF -> Linear -> LIF`` readout.
 
