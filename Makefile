@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.spikekit-installed
 TORCH  := torch==2.13.0
 # Peers for cross-checks, installed without their declared dependencies (which would pull another torch).
 PEERS  := snntorch==1.0.0 spikingjelly==2.0.0 norse==1.1.0 nir==1.0.8 nirtorch==2.6 \
-          tonic==1.7.0 importRosbag==1.0.4 expelliarmus==1.1.12 triton==3.9.0
+          tonic==1.7.0 importRosbag==1.0.4 expelliarmus==1.1.12 triton==3.9.0 sinabs==3.1.3 pbr==7.1.3
 # Datasets for data tests and benchmarks (read-only; skipped when absent).
 export SPIKEKIT_DATA ?= $(abspath ../shared/data)
 

@@ -65,7 +65,8 @@ def test_lif_reset_path_shortens_tau_as_derived(surrogate):
     # Not detached, the subtractive reset multiplies the gradient by (1 - thr * P'(v - thr)) at every step
     # the membrane spends at rest (v = 0) before the post spike: tau = -1 / ln(beta (1 - thr P'(-thr))).
     beta, thr = 0.875, 1.0
-    w = an.controlled_window("LIF", surrogate=surrogate, neuron_kwargs={"beta": beta, "threshold": thr})
+    kwargs = {"beta": beta, "threshold": thr, "detach_reset": False}
+    w = an.controlled_window("LIF", surrogate=surrogate, neuron_kwargs=kwargs)
     decay = beta * (1 - thr * dprim(surrogate, -thr))
     causal = w.dt >= 0
     expected = dprim(surrogate, 0.1) * decay ** w.dt[causal]

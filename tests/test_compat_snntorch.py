@@ -136,7 +136,7 @@ def test_repr_shows_what_decides_the_gradient():
     assert "reset_delay=True" in repr(sk.compat.snntorch.Leaky(beta=0.95))
     r = repr(sk.compat.snntorch.Leaky(beta=0.95, reset_delay=False))
     assert "detach_reset=False" in r and "beta=0.95" in r
-    assert "beta=0.9," in repr(sk.nn.LIF()) and "detach_reset=False" in repr(sk.nn.LIF())
+    assert "beta=0.9," in repr(sk.nn.LIF()) and "detach_reset=True" in repr(sk.nn.LIF())
 
 
 def test_learnable_and_per_neuron_parameters(snntorch):

@@ -436,10 +436,9 @@ def _lif(**over):
 
 
 def test_import_refuses_unknown_node_types_and_inexpressible_parameters(tmp_path):
-    with pytest.raises(
-        ValueError, match=r"node 'delay' has type Delay, which spikekit cannot import; supported"
-    ):
-        sknir.import_(_graph(delay=nir.Delay(delay=np.ones(3))))
+    # every node type of nir 1.0 imports now (Delay since sk.nn.Delay); a negative delay is refused
+    with pytest.raises(ValueError, match=r"node 'delay' \(Delay\) needs a non-empty delay >= 0"):
+        sknir.import_(_graph(delay=nir.Delay(delay=-np.ones(3))))
 
     class Exotic(nir.NIRNode):
         def __init__(self):
@@ -639,7 +638,8 @@ def test_spiking_mlp_runs_the_same_in_peer(peer, trained_mlp, digits):
     with torch.no_grad(), sk.record(model) as rec:
         model(x)
     ours = rec["out_lif"].spikes
-    assert 0.02 < float(ours.mean()) < 0.9 and 0.02 < float(rec["hidden.0"].spikes.mean()) < 0.9
+    # some activity to compare (the reset-gradient default shapes the briefly trained rates)
+    assert 0.01 < float(ours.mean()) < 0.9 and 0.01 < float(rec["hidden.0"].spikes.mean()) < 0.9
     theirs = _peer_run(IMPORTERS[peer](sknir.export(model, x)), seq)
     assert theirs.shape == ours.shape
     assert float((theirs != ours).float().mean()) <= MAX_DIFFERING
@@ -739,6 +739,7 @@ def test_graph_exported_by_snntorch_runs_the_same_in_spikekit():
 def _checkpoint(tmp_path, model, name="spiking-mlp", kwargs=None, shape=(1, 8, 8)):
     from spikekit.train import save_checkpoint
 
+    tmp_path.mkdir(parents=True, exist_ok=True)
     payload = {
         "model": model.state_dict(),
         "epoch": 1,
@@ -749,18 +750,21 @@ def _checkpoint(tmp_path, model, name="spiking-mlp", kwargs=None, shape=(1, 8, 8
     return tmp_path
 
 
-def test_run_export_nir_writes_and_verifies_the_file(tmp_path, monkeypatch, capsys):
+def test_run_export_nir_writes_and_verifies_the_file(tmp_path, capsys):
     from spikekit import models
     from spikekit.cli.export_nir import run_export_nir
 
     kwargs = {"hidden": (16,), "steps": 6}
     torch.manual_seed(23)
     model = models.build_model("spiking-mlp", (1, 8, 8), 10, **kwargs)
-    folder = _checkpoint(tmp_path, model, kwargs=kwargs)
+    folder = _checkpoint(tmp_path / "default", model, kwargs=kwargs)
     with pytest.raises(ValueError, match=r"LIF 'hidden\.0' uses reset='subtract'"):
-        run_export_nir(checkpoint=folder, out=tmp_path / "m.nir")  # what spikekit train builds today
-    build = models.build_model
-    monkeypatch.setattr(models, "build_model", lambda *a, **k: nir_ready(build(*a, **k)))
+        run_export_nir(checkpoint=folder, out=tmp_path / "m.nir")  # what spikekit train builds by default
+    ready = {**kwargs, "reset": "zero"}  # what `spikekit train --model-arg reset=zero` builds
+    torch.manual_seed(23)
+    folder = _checkpoint(
+        tmp_path / "ready", models.build_model("spiking-mlp", (1, 8, 8), 10, **ready), kwargs=ready
+    )
     result = run_export_nir(checkpoint=folder, out=tmp_path / "m.nir", json_path=str(tmp_path / "m.json"))
     text = capsys.readouterr().out
     assert "node" in text and "LI" in text and "max |difference| in logits = 0" in text

@@ -25,6 +25,7 @@ LAYERS: list[tuple[str, ...]] = [
         "spikekit.learning",
         "spikekit.models",
         "spikekit.convert",
+        "spikekit.quant",
         "spikekit.analysis",
         "spikekit.interop",
         "spikekit.compat",

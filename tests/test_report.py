@@ -58,6 +58,15 @@ def report(tmp_path_factory):
     return out
 
 
+def test_report_has_the_profile_section(report):
+    """Synaptic operations and energy of the model on a test batch (sk.analysis.profile)."""
+    page = report.read_text()
+    section = page.split("<h2>Synaptic operations and energy</h2>", 1)[1].split("<h2>", 1)[0]
+    for cell in ("Effective ACs", "Effective MACs", "ANN energy", "first", "out", "hidden.0", "out_lif"):
+        assert cell in section
+    assert "Horowitz" in section and "not available" not in section
+
+
 def test_report_is_self_contained_with_every_section(report):
     page = report.read_text()
     for heading in ("Training", "Test image 5", "Receptive fields", "Does backpropagation engender STDP?"):

@@ -23,6 +23,7 @@ _SUBMODULES = (
     "learning",
     "models",
     "convert",
+    "quant",
     "analysis",
     "interop",
     "compat",

@@ -44,6 +44,7 @@ from .network import (
     pair_window,
     sign_agreement,
 )
+from .profile import ConnectionProfile, NeuronProfile, Profile, profile
 from .remedies import AfterPotential, AfterPotentialState, with_after_potential
 from .table import NEURON_SPECS, REMEDIES, SURROGATES, STDPTable, run_stdp_window, table_neurons
 from .window import LOSSES, STDPWindow, controlled_window
@@ -78,6 +79,10 @@ __all__ = [
     "REMEDIES",
     "NEURON_SPECS",
     "table_neurons",
+    "profile",
+    "Profile",
+    "ConnectionProfile",
+    "NeuronProfile",
 ]
 
 

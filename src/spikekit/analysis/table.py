@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from collections.abc import Callable, Sequence
@@ -35,16 +36,20 @@ def table_neurons() -> dict[str, tuple[str, Callable[[float], dict]]]:
     """The table's neurons, ``row name -> (neuron name, kwargs from the membrane decay per step)``.
 
     Read from the registered specs: every neuron whose spec has ``with_decay`` (under its name) and each of
-    its ``variants`` (``"<name>-<suffix>"``), in registration order.
+    its ``variants`` (``"<name>-<suffix>"``), in registration order. A base row keeps the gradient through
+    the reset (``detach_reset=False``, whatever the module's default) so that the ``-detach`` variant is
+    the comparison the table has always made.
     """
     rows: dict[str, tuple[str, Callable[[float], dict]]] = {}
     for name in SPECS:
         spec = SPECS[name]
         if spec.with_decay is None or name not in NEURONS:
             continue
-        rows[name] = (name, _Row(spec.with_decay, {}))
+        params = inspect.signature(NEURONS[name]).parameters
+        base = {"detach_reset": False} if "detach_reset" in params else {}
+        rows[name] = (name, _Row(spec.with_decay, base))
         for suffix, options in spec.variants.items():
-            rows[f"{name}-{suffix}"] = (name, _Row(spec.with_decay, options))
+            rows[f"{name}-{suffix}"] = (name, _Row(spec.with_decay, {**base, **options}))
     return rows
 
 

@@ -739,4 +739,26 @@ def train_one(
         "config": cfg.to_dict(),
         "model_kwargs": kwargs,
         "history": result.history,
+        "profile": profile_row(model, test if test is not None else train),
     }
+
+
+def profile_row(model: Any, data: Any, samples: int = 64) -> dict[str, Any] | None:
+    """Synaptic operations and energy (:func:`spikekit.analysis.profile`) of ``model`` on the first
+    ``samples`` samples of ``data``; ``None`` for a model without spiking neurons (an ANN)."""
+    from ..analysis import profile
+    from ..nn import Neuron
+
+    if not any(isinstance(m, Neuron) for m in model.modules()):
+        return None
+    x = data.tensors[0][:samples] if not hasattr(data, "images") else data.images[:samples]
+    time_axis = int(getattr(data, "time_axis", 0))
+    if time_axis:
+        x = x.movedim(time_axis, 0)
+    x = x.to(next(model.parameters()).device)
+    training = model.training
+    model.eval()
+    try:
+        return profile(model, x).to_dict()
+    finally:
+        model.train(training)

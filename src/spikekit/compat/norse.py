@@ -263,7 +263,13 @@ def LIF(
     thr = _threshold(owner, p)
     spike = _map_surrogate(p.method, p.alpha) if surrogate is None else surrogate
     neuron = snn.Synaptic(
-        alpha=d["alpha"], beta=d["beta"], threshold=thr, reset="zero", surrogate=spike, backend=backend
+        alpha=d["alpha"],
+        beta=d["beta"],
+        threshold=thr,
+        reset="zero",
+        surrogate=spike,
+        detach_reset=False,  # Norse backpropagates through its reset
+        backend=backend,
     )
     return Gained(_exact(neuron, alpha=d["alpha"], beta=d["beta"], threshold=thr), d["gain"])
 
@@ -299,7 +305,9 @@ def LIFBox(
     else:
         raise ValueError(f"{owner}: reset must be 'value' or 'subtract', got {reset!r}")
     spike = _map_surrogate(p.method, p.alpha) if surrogate is None else surrogate
-    neuron = snn.LIF(beta=d["beta"], threshold=thr, reset=mode, surrogate=spike, backend=backend)
+    neuron = snn.LIF(
+        beta=d["beta"], threshold=thr, reset=mode, surrogate=spike, detach_reset=False, backend=backend
+    )
     return Gained(_exact(neuron, beta=d["beta"], threshold=thr), d["gain"])
 
 
@@ -316,7 +324,7 @@ def LI(p: Any = None, dt: float = 0.001, backend: str = "torch", **kwargs: Any) 
     """
     p = _params(p, LIParameters, kwargs)
     d = decays(p, dt)
-    neuron = snn.Synaptic(alpha=d["alpha"], beta=d["beta"], reset="none", backend=backend)
+    neuron = snn.Synaptic(alpha=d["alpha"], beta=d["beta"], reset="none", detach_reset=False, backend=backend)
     return Gained(_exact(neuron, alpha=d["alpha"], beta=d["beta"]), d["gain"], output="membrane")
 
 

@@ -39,7 +39,7 @@ from typing import NamedTuple
 
 import torch
 
-from .._checks import check_range
+from .._checks import check_all, check_range
 from ..surrogate import Surrogate, atan, check_surrogate
 from ._common import Scalar
 from .spec import NeuronSpec, f64, register
@@ -76,7 +76,7 @@ class AdExParams:
     dt: float = 0.1
     v_scale: Scalar = 30.0
     surrogate: Surrogate = field(default_factory=atan)
-    detach_reset: bool = False
+    detach_reset: bool = True
 
     def __post_init__(self) -> None:
         for name in ("C", "g_L", "delta_T", "tau_w", "dt", "v_scale"):
@@ -86,11 +86,11 @@ class AdExParams:
                 getattr(self, name), f"AdEx: {name}", -math.inf, math.inf, low_open=True, high_open=True
             )
         v_r, peak = torch.as_tensor(_detached(self.V_r)), torch.as_tensor(_detached(self.V_peak))
-        if bool((v_r >= peak).any()):
-            raise ValueError(
-                f"AdEx: the reset V_r must lie below the cut-off V_peak (else every step fires), got V_r up "
-                f"to {float(v_r.max()):.6g} and V_peak {float(peak.min()):.6g}"
-            )
+        check_all(
+            ~(v_r >= peak),
+            "AdEx: the reset V_r must lie below the cut-off V_peak (else every step fires)",
+            lambda: f"V_r up to {float(v_r.max()):.6g} and V_peak {float(peak.min()):.6g}",
+        )
         check_surrogate(self.surrogate, "AdEx: surrogate")
 
 

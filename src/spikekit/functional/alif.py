@@ -42,7 +42,7 @@ class ALIFParams:
     threshold: Scalar = 1.0
     reset: str = "subtract"
     surrogate: Surrogate = field(default_factory=atan)
-    detach_reset: bool = False
+    detach_reset: bool = True
 
     def __post_init__(self) -> None:
         check_decay(self.beta, "ALIF: beta")

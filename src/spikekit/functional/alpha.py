@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 import torch
 
+from .._checks import check_all
 from ..surrogate import Surrogate, atan
 from ._common import Scalar, check_common, check_decay, fire
 from .spec import NeuronSpec, f64, register
@@ -60,7 +61,7 @@ class AlphaParams:
     threshold: Scalar = 1.0
     reset: str = "zero"
     surrogate: Surrogate = field(default_factory=atan)
-    detach_reset: bool = False
+    detach_reset: bool = True
 
     def __post_init__(self) -> None:
         check_decay(self.alpha, "Alpha: alpha")
@@ -68,11 +69,12 @@ class AlphaParams:
         a, b = (
             torch.as_tensor(v.detach() if isinstance(v, torch.Tensor) else v) for v in (self.alpha, self.beta)
         )
-        if bool((a <= b).any()):
-            raise ValueError(
-                "Alpha: alpha must be greater than beta (the excitatory current must outlast the inhibitory "
-                f"one for a positive input to raise the membrane), got alpha {_show(a)} and beta {_show(b)}"
-            )
+        check_all(
+            ~(a <= b),
+            "Alpha: alpha must be greater than beta (the excitatory current must outlast the inhibitory "
+            "one for a positive input to raise the membrane)",
+            lambda: f"alpha {_show(a)} and beta {_show(b)}",
+        )
         check_common("Alpha", self.threshold, self.reset, self.surrogate)
 
 

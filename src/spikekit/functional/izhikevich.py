@@ -45,7 +45,7 @@ from typing import NamedTuple
 
 import torch
 
-from .._checks import check_range
+from .._checks import check_all, check_range
 from ..surrogate import Surrogate, atan, check_surrogate
 from ._common import Scalar
 from .spec import NeuronSpec, f64, register
@@ -91,7 +91,7 @@ class IzhikevichParams:
     dt: float = 0.5
     v_scale: Scalar = 100.0
     surrogate: Surrogate = field(default_factory=atan)
-    detach_reset: bool = False
+    detach_reset: bool = True
 
     def __post_init__(self) -> None:
         check_range(self.a, "Izhikevich: a", 0.0, math.inf, high_open=True)
@@ -100,11 +100,11 @@ class IzhikevichParams:
         check_range(self.dt, "Izhikevich: dt", 0.0, math.inf, low_open=True, high_open=True)
         check_range(self.v_scale, "Izhikevich: v_scale", 0.0, math.inf, low_open=True, high_open=True)
         c, peak = torch.as_tensor(_detached(self.c)), torch.as_tensor(_detached(self.v_peak))
-        if bool((c >= peak).any()):
-            raise ValueError(
-                f"Izhikevich: the reset c must lie below v_peak (else every step fires), got c up to "
-                f"{float(c.max()):.6g} and v_peak {float(peak.min()):.6g}"
-            )
+        check_all(
+            ~(c >= peak),
+            "Izhikevich: the reset c must lie below v_peak (else every step fires)",
+            lambda: f"c up to {float(c.max()):.6g} and v_peak {float(peak.min()):.6g}",
+        )
         check_surrogate(self.surrogate, "Izhikevich: surrogate")
 
 

@@ -50,7 +50,7 @@ class IFParams:
     threshold: Scalar = 1.0
     reset: str = "subtract"
     surrogate: Surrogate = field(default_factory=atan)
-    detach_reset: bool = False
+    detach_reset: bool = True
 
     def __post_init__(self) -> None:
         check_common("IF", self.threshold, self.reset, self.surrogate)
@@ -64,7 +64,7 @@ class LIFParams:
     threshold: Scalar = 1.0
     reset: str = "subtract"
     surrogate: Surrogate = field(default_factory=atan)
-    detach_reset: bool = False
+    detach_reset: bool = True
 
     def __post_init__(self) -> None:
         check_decay(self.beta, "LIF: beta")
@@ -79,7 +79,7 @@ class PLIFParams:
     threshold: Scalar = 1.0
     reset: str = "subtract"
     surrogate: Surrogate = field(default_factory=atan)
-    detach_reset: bool = False
+    detach_reset: bool = True
     decay_input: bool = True
 
     def __post_init__(self) -> None:

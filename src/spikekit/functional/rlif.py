@@ -37,7 +37,7 @@ class RLIFParams:
     threshold: Scalar = 1.0
     reset: str = "subtract"
     surrogate: Surrogate = field(default_factory=atan)
-    detach_reset: bool = False
+    detach_reset: bool = True
 
     def __post_init__(self) -> None:
         check_tensor(self.weight, "RLIF: weight")

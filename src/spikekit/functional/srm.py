@@ -44,7 +44,7 @@ class SRMParams:
     tau_r: float = 5.0
     threshold: Scalar = 1.0
     surrogate: Surrogate = field(default_factory=atan)
-    detach_reset: bool = False
+    detach_reset: bool = True
 
     def __post_init__(self) -> None:
         for name in ("tau_m", "tau_s", "tau_r"):

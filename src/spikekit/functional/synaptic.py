@@ -35,7 +35,7 @@ class SynapticParams:
     threshold: Scalar = 1.0
     reset: str = "subtract"
     surrogate: Surrogate = field(default_factory=atan)
-    detach_reset: bool = False
+    detach_reset: bool = True
 
     def __post_init__(self) -> None:
         check_decay(self.alpha, "Synaptic: alpha")

@@ -17,14 +17,14 @@ import torch
 from torch import nn
 
 from ..functional.spec import SPECS, NeuronSpec
-from ..nn import Neuron
+from ..nn import Delay, Neuron
 from ._lower import Step, apply, fold, lower_structure, sample_sequence
 
 Nodes = list[tuple[str, Any]]  # (key suffix, NIR node); a chain
 
 LAYERS = (
     "Linear, Conv2d, Flatten, AvgPool2d, MaxPool2d (of spikes), BatchNorm (folded), Dropout, Identity, "
-    "TimeDistributed(...)"
+    "Delay, TimeDistributed(...)"
 )
 
 
@@ -151,6 +151,18 @@ def _maxpool(step: Step, shape_in, shape_out, ctx) -> Nodes:
     return [("sum", pool), ("any", any_spike)]
 
 
+def _delay(step: Step, shape_in, shape_out, ctx) -> Nodes:
+    """``Delay`` -> NIR's ``Delay(delay)``, ``y(t) = x(t - delay)``, the delays in seconds (steps x dt), one
+    per value of a sample (broadcast to the input's shape). A fractional delay is written as it is: spikekit
+    interpolates linearly between the neighbouring steps (NIR does not say how a reader samples it)."""
+    m = step.module
+    if step.wrapped:
+        raise ValueError(f"export: {_what(step)} inside TimeDistributed would delay along the batch axis")
+    node = nir.Delay(delay=_full(m.delays(), tuple(shape_in)) * ctx["dt"])
+    node.metadata = {"spikekit.max_delay": int(m.max_delay)}
+    return [("", node)]
+
+
 # --- neurons -------------------------------------------------------------------------------------------
 def _check_reset(step: Step, allowed: tuple[str, ...]) -> str:
     reset = step.module.reset
@@ -260,6 +272,7 @@ EMITTERS = [
     (nn.Flatten, _flatten),
     (nn.AvgPool2d, _avgpool),
     (nn.MaxPool2d, _maxpool),
+    (Delay, _delay),
 ]
 NEURON_EMITTERS = {"leaky": _leaky, "cuba": _cuba, "recurrent": _recurrent}  # by NeuronSpec.nir
 
@@ -347,6 +360,10 @@ def export_model(model: nn.Module, sample: torch.Tensor, dt: float, include_read
                 prev, ctx["prev_node"] = key, node
             if isinstance(step.module, Neuron):
                 ctx["binary"] = not step.readout
+            elif isinstance(
+                step.module, Delay
+            ):  # an integer delay moves spikes; a fractional one blends them
+                ctx["binary"] = ctx["binary"] and bool((step.module.delays() % 1 == 0).all())
             elif not isinstance(step.module, nn.MaxPool2d | nn.Flatten):
                 ctx["binary"] = False
             x = y

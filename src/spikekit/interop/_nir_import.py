@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ..functional.spec import SPECS, NeuronSpec
-from ..nn import Neuron, TimeDistributed
+from ..nn import Delay, Neuron, TimeDistributed
 from ..nn.neuron import NEURONS
 from .layers import GraphModule, Membrane, Recurrent, Scale, SumPool2d, Threshold
 
@@ -513,6 +513,29 @@ def _rlif(key: str, node: Any, weight: np.ndarray, ctx: dict[str, Any]) -> nn.Mo
     return neuron
 
 
+def _delay(key, node, ctx) -> nn.Module:
+    """``y(t) = x(t - delay)``, delays in seconds: ``Delay`` of ``delay / dt`` steps (fractional ones
+    interpolate linearly), one per value of a sample, ``max_delay`` the largest rounded up (at least 1).
+    ``dt``: ``import_(graph, dt=...)`` or the graph's metadata, else the one step the graph's neuron nodes
+    use, else :data:`DEFAULT_DT`."""
+    delay = np.asarray(node.delay, np.float64)
+    if delay.size == 0 or np.any(delay < 0):
+        raise ValueError(f"import_: node {key!r} (Delay) needs a non-empty delay >= 0 (seconds)")
+    dt = ctx["dt"]
+    if dt is None:
+        steps = set(ctx["plan"].values())
+        dt = steps.pop() if len(steps) == 1 else DEFAULT_DT
+    d = delay / dt
+    near = np.round(d)
+    d = np.where(np.abs(d - near) <= ATOL * np.maximum(1.0, near), near, d)  # 3e-4 / 1e-4 is 3, not 2.9999...
+    max_delay = max(1, int(math.ceil(float(d.max()))))
+    try:  # spikekit writes its max_delay (the clamp of a learnable delay)
+        max_delay = max(max_delay, int((node.metadata or {}).get("spikekit.max_delay", 0)))
+    except (TypeError, ValueError):
+        pass
+    return Delay(tuple(delay.shape) or (1,), max_delay, init=_t(d.reshape(delay.shape or (1,)), ctx["dtype"]))
+
+
 MAPPERS = {
     nir.Affine: _affine,
     nir.Linear: _affine,
@@ -529,6 +552,7 @@ MAPPERS = {
     nir.LI: _lif,
     nir.CubaLIF: _cuba,
     nir.CubaLI: _cuba,
+    nir.Delay: _delay,
 }
 SUPPORTED = sorted(["Input", "Output", "NIRGraph"] + [c.__name__ for c in MAPPERS])
 

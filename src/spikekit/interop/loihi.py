@@ -4,8 +4,14 @@ Lava and lava-dl hold sequences as ``[B, ..., T]`` (time last); spikekit as ``[T
 is current-based LIF (CUBA): ``u = u (1 - du) + a_in``, ``v = v (1 - dv) + u + bias``, a spike when
 ``v > v_th``, then ``v = 0``. The neurons whose spec says ``loihi=True`` are that neuron with
 ``reset="zero"``: spikekit's ``Synaptic`` (``alpha = 1 - du``, ``beta = 1 - dv``), ``LIF`` (``du = 1``),
-``IF`` (``du = 1, dv = 0``) and ``RLIF`` (recurrent synapses). Weights and decays are quantised on the
-chip (8-bit weights, 12-bit decays): not checked here.
+``IF`` (``du = 1, dv = 0``) and ``RLIF`` (recurrent synapses).
+
+Precision. Loihi 1 holds weights as 8-bit signed mantissas with a per-layer weight exponent, decays ``du``,
+``dv`` as 12-bit fractions of 4096 (``v <- (v (4096 - dv)) >> 12``) and the membrane in 24 bits. A float model
+is not checked against these (it has no integers yet); a model quantised with
+:func:`spikekit.quant.quantize_model` is (:func:`loihi_precision`, also run by :func:`loihi_check`): its
+weight codes, its fixed-point decay, its membrane bits and its integer thresholds. spikekit fires at
+``v >= theta``, Loihi at ``v > vth``: write ``vth = theta - 1``.
 """
 
 from __future__ import annotations
@@ -16,8 +22,24 @@ from torch import nn
 from .._checks import check_tensor
 from ..functional.spec import SPECS
 from ..nn import Neuron, TimeDistributed
+from ..quant import QuantConv2d, QuantLIF, QuantLinear
 
-__all__ = ["to_loihi_layout", "from_loihi_layout", "loihi_check", "loihi_neurons"]
+__all__ = [
+    "to_loihi_layout",
+    "from_loihi_layout",
+    "loihi_check",
+    "loihi_neurons",
+    "loihi_precision",
+    "LOIHI1",
+]
+
+LOIHI1 = {
+    "weight_bits": 8,  # signed mantissa
+    "weight_exponent": (-8, 7),  # one per layer: w = mantissa * 2^exponent
+    "decay_bits": 12,  # du, dv: fractions of 4096
+    "state_bits": 24,  # membrane (and current)
+}
+"""Loihi 1's precisions that :func:`loihi_precision` checks."""
 
 NO_STATE = (nn.Flatten, nn.Dropout, nn.Identity, nn.AvgPool2d, nn.Sequential, TimeDistributed)
 
@@ -86,6 +108,15 @@ def loihi_check(model: nn.Module) -> list[str]:
     for name, m in model.named_modules():
         name = name or type(model).__name__
         kind = type(m).__name__
+        if isinstance(m, QuantLIF | QuantLinear | QuantConv2d):
+            issues += _precision_issues(name, m)
+            if isinstance(m, QuantLIF) and m.reset != "zero":
+                issues.append(
+                    f"{name} ({kind}): reset={m.reset!r}; Loihi's LIF sets v to 0 after a spike (use "
+                    "reset='zero')"
+                )
+            if isinstance(m, QuantLIF):
+                continue
         if isinstance(m, Neuron):
             issue = _neuron_issue(name, m)
             if issue:
@@ -103,4 +134,81 @@ def loihi_check(model: nn.Module) -> list[str]:
             issues.append(f"{name} ({kind}): a non-spiking activation; Loihi runs spiking neurons only")
         elif not isinstance(m, NO_STATE) and not list(m.children()):
             issues.append(f"{name} ({kind}): unknown to loihi_check")
+    return issues
+
+
+def _weight_issue(name: str, kind: str, codes: torch.Tensor, bits: int) -> str | None:
+    """Whether integer weight ``codes`` are 8-bit mantissas times one power of two (Loihi 1's exponent)."""
+    hi = 2 ** (LOIHI1["weight_bits"] - 1) - 1
+    nz = codes[codes != 0].abs()
+    if nz.numel() == 0 or int(nz.max()) <= hi:
+        return None
+    low, high = LOIHI1["weight_exponent"]
+    for e in range(1, high + 1):
+        if bool((nz % 2**e == 0).all()) and int(nz.max()) >> e <= hi:
+            return None
+    return (
+        f"{name} ({kind}): {bits}-bit weights (codes up to {int(nz.max())}) do not fit Loihi 1's 8-bit "
+        f"mantissa with one exponent in [{low}, {high}]; quantise with bits=8"
+    )
+
+
+def _precision_issues(name: str, m: nn.Module) -> list[str]:
+    kind = type(m).__name__
+    issues = []
+    if isinstance(m, QuantLinear | QuantConv2d):
+        from ..quant import quantize
+
+        with torch.no_grad():
+            codes = quantize(m.weight.detach().cpu(), m.weight_scale().cpu(), m.bits)
+        issue = _weight_issue(name, kind, codes, m.bits)
+        if issue:
+            issues.append(issue)
+        if m.input_bits > 1:
+            issues.append(
+                f"{name} ({kind}): reads {m.input_bits}-bit graded input; Loihi 1's synapses carry spikes "
+                "(encode the input as spikes, or give the constant current of direct encoding as a bias)"
+            )
+        return issues
+    if m.decay_bits != LOIHI1["decay_bits"]:
+        issues.append(
+            f"{name} ({kind}): decay in {m.decay_bits}-bit fixed point; Loihi 1's du/dv are 12-bit fractions "
+            "of 4096 (decay_bits=12)"
+        )
+    if m.state_bits > LOIHI1["state_bits"]:
+        issues.append(
+            f"{name} ({kind}): {m.state_bits}-bit membrane; Loihi 1's holds 24 bits (state_bits<=24)"
+        )
+    theta = m.int_threshold().detach().cpu()
+    limit = 2 ** (min(m.state_bits, LOIHI1["state_bits"]) - 1) - 1
+    if int(theta.max()) > limit:
+        issues.append(
+            f"{name} ({kind}): integer threshold {int(theta.max())} exceeds the membrane's range ({limit})"
+        )
+    if theta.numel() > 1 and bool((theta != theta.flatten()[0]).any()):
+        issues.append(
+            f"{name} ({kind}): one integer threshold per neuron (per-channel weight scales); lava-dl's "
+            "blocks take one threshold per layer (quantise with per_channel=False)"
+        )
+    return issues
+
+
+def loihi_precision(model: nn.Module) -> list[str]:
+    """What in a quantised ``model`` (:func:`spikekit.quant.quantize_model`) exceeds Loihi 1's precisions
+    (:data:`LOIHI1`): weight codes beyond an 8-bit mantissa with one power-of-two exponent per layer, a
+    decay not in 12-bit fixed point, a membrane over 24 bits, integer thresholds beyond the membrane's range
+    or differing between the neurons of a layer, graded (non-spike) input. Empty: none of these. A model
+    with no quantised layer gets one line saying so."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"loihi_precision: model must be an nn.Module, got {type(model).__name__}")
+    found, issues = False, []
+    for name, m in model.named_modules():
+        if isinstance(m, QuantLIF | QuantLinear | QuantConv2d):
+            found = True
+            issues += _precision_issues(name or type(model).__name__, m)
+    if not found:
+        return [
+            f"{type(model).__name__}: not quantised; quantise it (spikekit.quant.quantize_model) to check "
+            "Loihi's 8-bit weights, 12-bit decays and 24-bit membrane"
+        ]
     return issues

@@ -4,19 +4,25 @@ Every neuron module of :mod:`spikekit.nn.neurons` (its ``__all__``) is exported 
 needs no line in this file.
 """
 
+from .delay import Delay, DelayedLinear, DelayState
 from .layers import TimeDistributed
 from .linear_lif import LinearLIF
 from .neuron import NEURONS, Neuron
 from .neurons import *  # noqa: F403  (every neuron module, by neurons.__all__)
 from .neurons import __all__ as _neuron_names
 from .record import Recording, Trace, record
+from .spike_linear import SpikeLinear
 
 __all__ = [
     "Neuron",
     "NEURONS",
     *_neuron_names,
     "LinearLIF",
+    "SpikeLinear",
     "TimeDistributed",
+    "Delay",
+    "DelayedLinear",
+    "DelayState",
     "record",
     "Recording",
     "Trace",

@@ -67,7 +67,7 @@ class LinearLIF(nn.Module):
         threshold: float = 1.0,
         reset: str = "subtract",
         surrogate: Surrogate | None = None,
-        detach_reset: bool = False,
+        detach_reset: bool = True,
         learn_beta: bool = False,
         learn_threshold: bool = False,
         shape: Shape = None,

@@ -51,7 +51,9 @@ class IF(Neuron):
         threshold: firing threshold (> 0).
         reset: ``"subtract"`` (by the threshold), ``"zero"`` or ``"none"``.
         surrogate: spike function (default :func:`spikekit.surrogate.atan`).
-        detach_reset: cut the gradient through the reset.
+        detach_reset: cut the gradient through the reset (default ``True``, as snnTorch's default neuron and
+            Zenke & Vogels 2021; ``False`` backpropagates through it, as SpikingJelly's default; see
+            docs/conventions.md).
         learn_threshold: make the threshold a Parameter.
         shape: ``None`` for one value shared by all neurons, or the per-neuron shape (e.g. ``N``).
         backend: multi-step backend (``"torch"`` or ``"auto"``).
@@ -64,7 +66,7 @@ class IF(Neuron):
         threshold: float = 1.0,
         reset: str = "subtract",
         surrogate: Surrogate | None = None,
-        detach_reset: bool = False,
+        detach_reset: bool = True,
         learn_threshold: bool = False,
         shape: Shape = None,
         backend: str = "torch",
@@ -101,7 +103,7 @@ class LIF(Neuron):
         threshold: float = 1.0,
         reset: str = "subtract",
         surrogate: Surrogate | None = None,
-        detach_reset: bool = False,
+        detach_reset: bool = True,
         learn_beta: bool = False,
         learn_threshold: bool = False,
         shape: Shape = None,
@@ -137,7 +139,7 @@ class PLIF(Neuron):
         threshold: float = 1.0,
         reset: str = "subtract",
         surrogate: Surrogate | None = None,
-        detach_reset: bool = False,
+        detach_reset: bool = True,
         decay_input: bool = True,
         learn_threshold: bool = False,
         shape: Shape = None,
@@ -184,7 +186,7 @@ class ALIF(Neuron):
         threshold: float = 1.0,
         reset: str = "subtract",
         surrogate: Surrogate | None = None,
-        detach_reset: bool = False,
+        detach_reset: bool = True,
         learn_beta: bool = False,
         learn_threshold: bool = False,
         shape: Shape = None,
@@ -224,7 +226,7 @@ class Synaptic(Neuron):
         threshold: float = 1.0,
         reset: str = "subtract",
         surrogate: Surrogate | None = None,
-        detach_reset: bool = False,
+        detach_reset: bool = True,
         learn_alpha: bool = False,
         learn_beta: bool = False,
         learn_threshold: bool = False,
@@ -269,7 +271,7 @@ class RLIF(Neuron):
         all_to_all: bool = True,
         reset: str = "subtract",
         surrogate: Surrogate | None = None,
-        detach_reset: bool = False,
+        detach_reset: bool = True,
         learn_beta: bool = False,
         learn_threshold: bool = False,
         backend: str = "torch",
@@ -361,7 +363,7 @@ class SRM(Neuron):
         tau_r: float = 5.0,
         threshold: float = 1.0,
         surrogate: Surrogate | None = None,
-        detach_reset: bool = False,
+        detach_reset: bool = True,
         learn_threshold: bool = False,
         shape: Shape = None,
         backend: str = "torch",
@@ -419,7 +421,7 @@ class Izhikevich(Neuron):
         dt: float = 0.5,
         v_scale: float = 100.0,
         surrogate: Surrogate | None = None,
-        detach_reset: bool = False,
+        detach_reset: bool = True,
         learn_a: bool = False,
         learn_b: bool = False,
         learn_c: bool = False,
@@ -497,7 +499,7 @@ class AdEx(Neuron):
         dt: float = 0.1,
         v_scale: float = 30.0,
         surrogate: Surrogate | None = None,
-        detach_reset: bool = False,
+        detach_reset: bool = True,
         learn_a: bool = False,
         learn_b: bool = False,
         shape: Shape = None,
@@ -571,7 +573,7 @@ class Alpha(Neuron):
         threshold: float = 1.0,
         reset: str = "zero",
         surrogate: Surrogate | None = None,
-        detach_reset: bool = False,
+        detach_reset: bool = True,
         learn_alpha: bool = False,
         learn_beta: bool = False,
         learn_threshold: bool = False,

@@ -47,6 +47,73 @@ def _markdown_table(text: str) -> str:
     return _table(cells[0], cells[1:]) if cells else f"<pre>{html.escape(text)}</pre>"
 
 
+def _profile_section(model: torch.nn.Module, test: Any, n: int, seed: int) -> str:
+    """Spikes, synaptic operations and energy per layer on the first ``n`` test samples."""
+    from ..analysis import profile
+
+    x = test.images[: min(n, len(test))]
+    if int(getattr(test, "time_axis", 0)):
+        x = x.movedim(int(test.time_axis), 0)  # sequences time first, as the trainer feeds them
+    torch.manual_seed(seed)
+    try:
+        prof = profile(model, x)
+    except (ValueError, TypeError) as err:
+        return (
+            "<h2>Synaptic operations and energy</h2>"
+            f'<p class="note">not available for this model: {html.escape(str(err))}</p>'
+        )
+    ops, ann = prof.synaptic_operations, prof.ann_operations
+    ratio = prof.ann_energy_pj / prof.energy_pj if prof.energy_pj else float("nan")
+    rows = [
+        [r.name, r.module, r.op, f"{r.calls:g}", f"{r.events:,.1f}", f"{r.ops:,.0f}", f"{r.dense:,.0f}",
+         f"{r.ann_ops:,.0f}"]
+        for r in prof.connections
+    ]  # fmt: skip
+    neurons = [
+        [r.name, r.module, r.neurons, r.steps, f"{r.spikes:,.1f}", f"{r.firing_rate:.4f}"]
+        for r in prof.neurons
+    ]
+    return "".join(
+        [
+            "<h2>Synaptic operations and energy</h2>",
+            f'<p class="note">Per test sample, over the first {prof.samples} test samples, in NeuroBench\'s '
+            "vocabulary: an input element that is a spike costs one accumulate (AC) per synapse it reaches, "
+            "any other non-zero input one multiply-accumulate (MAC); the equivalent ANN runs the same layers "
+            "on dense activations once per sample (per input step for sequences). Energy counts "
+            f"arithmetic only: AC {prof.ac_pj:g} pJ, MAC {prof.mac_pj:g} pJ "
+            "(32-bit float, 45 nm; Horowitz, ISSCC 2014).</p>",
+            _table(
+                [
+                    "Effective ACs",
+                    "Effective MACs",
+                    "Dense",
+                    "ANN MACs",
+                    "SNN energy",
+                    "ANN energy",
+                    "ANN / SNN",
+                    "activation sparsity",
+                    "footprint",
+                ],
+                [
+                    [
+                        f"{ops['Effective_ACs']:,.0f}",
+                        f"{ops['Effective_MACs']:,.0f}",
+                        f"{ops['Dense']:,.0f}",
+                        f"{ann['MACs']:,.0f}",
+                        f"{prof.energy_pj / 1e3:,.2f} nJ",
+                        f"{prof.ann_energy_pj / 1e3:,.2f} nJ",
+                        f"{ratio:.3g}",
+                        f"{prof.activation_sparsity:.4f}",
+                        f"{prof.footprint:,} bytes",
+                    ]
+                ],
+            ),
+            _table(["layer", "module", "op", "calls", "input events", "ops", "dense", "ANN ops"], rows),
+            _table(["neuron layer", "module", "neurons", "steps", "spikes", "firing rate"], neurons),
+        ]
+    )
+
+
 _CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
 h1 { font-size: 1.6em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: .2em; margin-top: 1.6em; }
@@ -65,6 +132,7 @@ def build_report(
     data_dir: str | None = None,
     index: int = 0,
     stdp_batch: int = 64,
+    profile_batch: int = 64,
     eval_limit: int | None = None,
     seed: int = 0,
 ) -> Path:
@@ -76,6 +144,8 @@ def build_report(
         dataset, data_dir: the test data (default: the checkpoint's).
         index: the test image whose activity is shown.
         stdp_batch: test images used for the backprop-vs-STDP comparison.
+        profile_batch: test images whose synaptic operations and energy are counted
+            (:func:`spikekit.analysis.profile`); 0 leaves the section out.
         eval_limit: evaluate on the first N test images only (default: all).
         seed: seeds the encoders' randomness.
     """
@@ -118,6 +188,9 @@ def build_report(
     )
     if ev["rates"]:
         parts.append(_table(["layer", "mean firing rate"], [[k, f"{v:.4f}"] for k, v in ev["rates"].items()]))
+
+    if profile_batch:
+        parts.append(_profile_section(model, test, profile_batch, seed))
 
     history = ckpt.get("history") or []
     if history:
