@@ -525,6 +525,9 @@ def test_datasets_registry_lists_image_and_event_datasets():
         "nmnist": "event",
         "nmnist-small": "event",
         "shd": "event",
+        "yin-yang": "synthetic",
+        "store-recall": "synthetic",
+        "randman": "synthetic",
     }
     assert all(skd.DATASETS.info(name)["help"] for name in skd.DATASETS)
     assert (

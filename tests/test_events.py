@@ -592,7 +592,8 @@ def test_data_load_unknown_name_lists_every_dataset():
     with pytest.raises(ValueError, match="unknown dataset 'dvs-gesture'") as err:
         sk.data.load("dvs-gesture")
     assert str(err.value).endswith(
-        "known: mnist, fashion-mnist, mnist-10k, digits, idx, nmnist, nmnist-small, shd"
+        "known: mnist, fashion-mnist, mnist-10k, digits, idx, nmnist, nmnist-small, shd, "
+        "yin-yang, store-recall, randman"
     )
 
 
