@@ -2,16 +2,44 @@
 
 Every check raises ``ValueError`` or ``TypeError`` whose message names the argument, what was given
 and what is accepted. Nothing is clamped, broadcast or re-created silently.
+
+Under ``torch.compile`` (:func:`compiling`) the checks on what is known when the graph is traced (types,
+shapes, dtypes, devices, Python numbers) run as in eager mode, at trace time. A check on a tensor's
+*values* (NaN, infinities, ranges) cannot branch in a graph without breaking it, so it becomes one
+in-graph assertion (:func:`assert_in_graph`): the graph stays whole and bad values still stop the call, with
+a ``RuntimeError`` that carries the same message (less the counts, which need the values).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
+
+
+def compiling() -> bool:
+    """Whether the caller is being traced by ``torch.compile`` (dynamo), where a branch on a tensor's values
+    would break the graph."""
+    return torch.compiler.is_compiling()
+
+
+def assert_in_graph(ok: torch.Tensor, message: str) -> None:
+    """Under compilation: stop the call with ``RuntimeError(message)`` when the boolean tensor ``ok`` is
+    false, as an operation of the graph (no data-dependent branch, no graph break)."""
+    torch._assert_async(ok, message)
+
+
+def check_all(ok: torch.Tensor, message: str, got: Callable[[], str]) -> None:
+    """Raise ``ValueError(f"{message}, got {got()}")`` unless every value of the boolean tensor ``ok`` is
+    true (``got`` describes the values, only when the check fails). Under compilation: an in-graph
+    assertion with ``message``."""
+    if compiling():
+        assert_in_graph(ok.all(), message)
+    elif not bool(ok.all()):
+        raise ValueError(f"{message}, got {got()}")
 
 
 def check_tensor(x: Any, name: str) -> torch.Tensor:
@@ -25,6 +53,12 @@ def check_finite(x: torch.Tensor, name: str) -> torch.Tensor:
     """Raise ``ValueError`` if ``x`` holds NaN or an infinity."""
     check_tensor(x, name)
     check_has_values(x, name)
+    if compiling():
+        if x.is_floating_point() and x.numel():
+            assert_in_graph(
+                torch.isfinite(x.detach()).all(), f"{name} must be finite, got NaN or infinite values"
+            )
+        return x
     # One reduction first: a NaN or an infinity makes the sum non-finite; only then (or if a large sum
     # overflowed) look element by element.
     if (
@@ -59,6 +93,10 @@ def check_time_first(x: torch.Tensor, name: str, min_dim: int = 3) -> torch.Tens
 def check_probability(x: torch.Tensor, name: str) -> torch.Tensor:
     """Raise ``ValueError`` unless every value of ``x`` lies in [0, 1] (NaN included)."""
     check_finite(x, name)
+    if compiling():
+        if x.numel():
+            assert_in_graph(((x >= 0) & (x <= 1)).all(), f"{name} must hold probabilities in [0, 1]")
+        return x
     if x.numel() and (bool((x < 0).any()) or bool((x > 1).any())):
         raise ValueError(
             f"{name} must hold probabilities in [0, 1], got values in "
@@ -101,6 +139,8 @@ def check_range(
         check_has_values(value, name)
         if value.is_complex() or value.dtype == torch.bool:
             raise TypeError(f"{name} must be a real number or a real tensor, got dtype {value.dtype}")
+    if compiling():
+        return _check_range_traced(value, name, low, high, low_open, high_open)
     t = torch.as_tensor(value.detach() if isinstance(value, torch.Tensor) else value)
     bad_low = (t <= low) if low_open else (t < low)
     bad_high = (t >= high) if high_open else (t > high)
@@ -110,6 +150,24 @@ def check_range(
             f"{float(t):.6g}" if t.numel() == 1 else f"values in [{float(t.min()):.4g}, {float(t.max()):.4g}]"
         )
         raise ValueError(f"{name} must lie in {interval}, got {shown}")
+    return value
+
+
+def _check_range_traced(value, name, low, high, low_open, high_open):
+    """:func:`check_range` under compilation: a Python number is checked at trace time, a tensor by an
+    in-graph assertion."""
+    interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    if not isinstance(value, torch.Tensor):
+        v = float(value)
+        bad = math.isnan(v) or (v <= low if low_open else v < low) or (v >= high if high_open else v > high)
+        if bad:
+            raise ValueError(f"{name} must lie in {interval}, got {v:.6g}")
+        return value
+    if value.numel():
+        t = value.detach()
+        ok = (t > low) if low_open else (t >= low)
+        ok = ok & ((t < high) if high_open else (t <= high))  # NaN fails both
+        assert_in_graph(ok.all(), f"{name} must lie in {interval}")
     return value
 
 
@@ -146,6 +204,7 @@ def check_floating(x: Any, name: str) -> torch.Tensor:
     return x
 
 
+@torch.compiler.assume_constant_result  # compiled: asked once, when the graph is traced
 def available_memory(device: torch.device | str | None = None) -> int | None:
     """Bytes of memory on ``device`` (the machine's physical memory for the CPU); ``None`` if unknown."""
     device = torch.device("cpu" if device is None else device)
@@ -175,7 +234,7 @@ def check_allocation(
 ) -> int:
     """Raise ``ValueError`` if a tensor of ``shape`` (or that many elements) and ``dtype`` would need more
     memory than ``device`` has, *before* anything is allocated. Returns the number of bytes."""
-    numel = shape if isinstance(shape, int) else math.prod(int(n) for n in shape)
+    numel = shape if isinstance(shape, int) else math.prod([int(n) for n in shape])
     size = numel * (torch.finfo(dtype).bits if dtype.is_floating_point else torch.iinfo(dtype).bits) // 8
     limit = available_memory(device)
     if limit is not None and size > limit:
@@ -197,6 +256,14 @@ def check_no_overflow(tensors: Iterable[torch.Tensor], name: str, dtype: torch.d
     """
     tensors = [t.detach() for t in tensors if t.is_floating_point() and t.numel()]
     if not tensors:
+        return
+    if compiling():
+        ok = torch.stack([torch.isfinite(t).all() for t in tensors]).all()
+        assert_in_graph(
+            ok,
+            f"{name} became non-finite although its inputs were finite: the input is too large for {dtype} "
+            "and overflowed; scale the input down, or compute in float64",
+        )
         return
     sums = torch.stack([t.sum(dtype=torch.float64) if t.dtype != torch.float64 else t.sum() for t in tensors])
     if bool(torch.isfinite(sums).all()):

@@ -9,6 +9,10 @@ the CPU (built-in surrogates, floating dtypes) and with the PyTorch engine every
 user-defined surrogates). ``"triton"`` runs them with the Triton engine (CUDA tensors, or any tensor
 under ``TRITON_INTERPRET=1``), and with the PyTorch engine for user-defined surrogates.
 :func:`engine_name` says which engine a call would use.
+
+Under ``torch.compile`` (:func:`spikekit._checks.compiling`) the engines' autograd functions are not
+traced: :func:`run` runs the reference loop (which dynamo traces and inductor fuses), and
+:func:`engine_name` says ``"reference"``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from typing import Any
 
 import torch
 
+from .._checks import compiling
 from ..functional.spec import spec_of
 from . import families, fused, torch_engine
 from ._spec import lif_spec, refractory_spec, surrogate_code
@@ -36,6 +41,8 @@ def supports(step: Any, backend: str = "fused") -> bool:
 
 
 def _engine(backend: str, x: torch.Tensor, surrogate: Any) -> ModuleType:
+    if compiling():  # never run there (module docstring); the PyTorch engine, without probing the C++ one
+        return torch_engine
     builtin = surrogate_code(surrogate) is not None
     if backend == "triton":
         from . import triton_engine
@@ -51,7 +58,10 @@ def _engine(backend: str, x: torch.Tensor, surrogate: Any) -> ModuleType:
 
 def engine_name(step: Any, x: torch.Tensor, params: Any, backend: str) -> str:
     """The engine ``"fused"``/``"triton"`` would use for this call: ``"cpp"``, ``"triton"``, ``"torch"``,
-    or ``"reference"`` (the reference loop, for a state-layout family where its C++ engine does not apply)."""
+    or ``"reference"`` (the reference loop, for a state-layout family where its C++ engine does not apply,
+    and under compilation)."""
+    if compiling():
+        return "reference"
     family = spec_of(step).fused
     if family in families.FAMILY_CODES:
         return "cpp" if families.native_ok(families.family_spec(family, params, x), x) else "reference"
@@ -60,6 +70,8 @@ def engine_name(step: Any, x: torch.Tensor, params: Any, backend: str) -> str:
 
 def run(step: Any, x: torch.Tensor, state: Any, params: Any, *, record_v: bool, backend: str):
     """Run a supported ``step`` over ``x`` with the fused functions. Same contract as ``multistep``."""
+    if compiling():  # the engines' autograd functions call code dynamo cannot trace
+        return loop(step, x, state, params, record_v=record_v)
     owner, family = spec_of(step).name, spec_of(step).fused
     if family in families.FAMILY_CODES:
         return _run_family(step, family, x, state, params, record_v=record_v)

@@ -24,7 +24,14 @@ from typing import Any
 import torch
 import torch.nn.functional as tf
 
-from .._checks import check_choice, check_finite, check_floating, check_has_values, check_tensor
+from .._checks import (
+    check_choice,
+    check_finite,
+    check_floating,
+    check_has_values,
+    check_tensor,
+    compiling,
+)
 from ..functional.lif import LIFParams, LIFState, lif_step
 from ._validate import check_final_state
 
@@ -134,7 +141,9 @@ def _linear_lif(x, weight, bias, state, params, memory, backend, record_v):
     engine = dispatch._engine(name, x, params.surrogate)
     spec = lif_spec(lif_step, params, x)
     tensors = (x, weight, bias, state.v, spec.a, spec.thr)
-    if not torch.is_grad_enabled() or not any(t is not None and t.requires_grad for t in tensors):
+    # compiled: the fast path, which dynamo traces (the autograd function below calls engines it cannot)
+    grads = torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+    if compiling() or not grads:
         current = tf.linear(x, weight, bias)  # no graph: nothing to save, same as the fast path
         return run_checked(lif_step, current, state, params, record_v=record_v, backend=name)
     s, h, v_end = LinearLIFRecompute.apply(*tensors, spec, engine)

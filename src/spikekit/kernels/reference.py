@@ -14,6 +14,11 @@ Backends:
 
 Asking for a backend that is not available raises ``RuntimeError`` naming the available ones; there is
 no silent fallback to another backend.
+
+Under ``torch.compile`` every backend runs the reference loop: the backend is still resolved (an
+unavailable one still raises), but the fused engines' autograd functions call compiled code that dynamo
+cannot trace, while the loop over the functional core is plain PyTorch that dynamo traces and inductor
+fuses into a kernel of its own (see "Backends" in docs/conventions.md).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import Any
 
 import torch
 
-from .._checks import check_choice
+from .._checks import check_choice, compiling
 from .loop import loop
 
 BACKENDS = ("auto", "torch", "fused", "triton")
@@ -120,7 +125,7 @@ def multistep(
 def run_checked(step: Step, x: torch.Tensor, state: Any, params: Any, *, record_v: bool, backend: str):
     """:func:`multistep` on arguments already validated (``check_sequence``), without the final check."""
     name = resolve_backend(backend, step, x.device)
-    if name != "torch":
+    if name != "torch" and not compiling():  # compiled: the loop, which dynamo traces (module docstring)
         from .dispatch import run
 
         return run(step, x, state, params, record_v=record_v, backend=name)
