@@ -198,3 +198,94 @@ def test_bad_input_errors(tmp_path):
         plot.stdp_window((np.arange(3), np.ones(2)))
     with pytest.raises(TypeError, match="windows must be a window"):
         plot.stdp_window("window")
+
+
+# --- figures fit for a paper or a talk (issue 17) -------------------------------------------------------
+def test_one_call_saves_png_svg_and_pdf_that_parse(tmp_path):
+    import xml.etree.ElementTree as ET
+
+    _, s = activity()
+    paths = [tmp_path / "r.png", tmp_path / "r.svg", tmp_path / "r.pdf"]
+    plot.raster(s, path=paths)
+    assert_png(paths[0])
+    assert ET.parse(paths[1]).getroot().tag.endswith("svg")
+    pdf = paths[2].read_bytes()
+    assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-64:]
+    with pytest.raises(ValueError, match="must end with"):  # every suffix checked before anything is written
+        plot.raster(s, path=[tmp_path / "x.png", tmp_path / "x.jpg"])
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_png_is_saved_at_200_dpi_in_the_shared_style(tmp_path):
+    from PIL import Image
+
+    _, s = activity()
+    fig = plot.raster(s, path=tmp_path / "r.png")
+    with Image.open(tmp_path / "r.png") as im:
+        assert im.size == (8 * 200, 4 * 200)
+    a = fig.axes[0]
+    assert not a.spines["top"].get_visible() and not a.spines["right"].get_visible()
+
+
+def test_every_heatmap_colour_bar_is_labelled(recording):
+    fig = plot.layer_heatmap(recording)
+    bars = [a for a in fig.axes if a.get_label() == "<colorbar>"]
+    assert len(bars) == 4  # membrane and output of 2 layers
+    labels = {b.get_ylabel() for b in bars}
+    assert labels == {"membrane potential (v)", "spikes per step"}
+    w = torch.randn(4, 25)
+    fig = plot.receptive_fields(w, (5, 5))
+    assert [a.get_ylabel() for a in fig.axes if a.get_label() == "<colorbar>"][0].startswith("weight")
+
+
+def _hlines_at(ax, y):
+    return [
+        ln for ln in ax.lines if np.allclose(ln.get_ydata(), y) and len(set(np.ravel(ln.get_xdata()))) == 2
+    ]
+
+
+def test_threshold_line_from_argument_and_from_the_layer(recording):
+    fig = plot.neuron_trace(recording["1"], neuron=0, threshold=0.7)
+    assert _hlines_at(fig.axes[0], 0.7)
+
+    class Carrying:  # a Trace that carries its layer
+        def __init__(self, trace, module):
+            self.v, self.spikes, self.module = trace.v, trace.spikes, module
+
+    fig = plot.neuron_trace(Carrying(recording["1"], sk.nn.LIF(threshold=1.25)), neuron=2)
+    assert _hlines_at(fig.axes[0], 1.25)
+    fig = plot.neuron_trace(recording["1"], neuron=0)  # unknown threshold: no line drawn
+    assert not any("threshold" in (ln.get_label() or "") for ln in fig.axes[0].lines)
+    fig = plot.neuron_trace(recording["1"], neuron=3, threshold=torch.tensor([0.1, 0.2, 0.3, 0.4, 0.5]))
+    assert _hlines_at(fig.axes[0], 0.4)  # a per-neuron threshold: this neuron's
+
+
+def test_example_neuron_fires_but_not_always():
+    s = torch.zeros(10, 1, 5)
+    s[:, 0, 0] = 1  # always: rate 1
+    s[:5, 0, 1] = 1  # 0.5
+    s[:1, 0, 2] = 1  # 0.1
+    s[:4, 0, 3] = 1  # 0.4; neuron 4 silent
+    assert plot.example_neuron(s) == 2  # closest to 0.2 among those that fire but not always
+    s[:3, 0, 3] = 0  # neuron 3 now at 0.1 too; 0.2 at neuron 4
+    s[:2, 0, 4] = 1
+    assert plot.example_neuron(s) == 4
+    assert plot.example_neuron(torch.ones(6, 1, 3)) == 0  # nothing qualifies: never crashes
+    assert plot.example_neuron(torch.zeros(6, 2, 3)) == 0
+
+
+def test_conv_raster_draws_at_most_n_units_marked_by_channel():
+    g = torch.Generator().manual_seed(0)
+    s = (torch.rand(10, 2, 8, 12, 12, generator=g) < 0.002).float()  # sparse: 8 * 144 = 1152 units
+    assert s[:, 0].sum() > 0
+    fig = plot.raster(s, sample=0, max_units=50)
+    a = fig.axes[0]
+    lo, hi = a.get_ylim()
+    assert hi - lo <= 50
+    offsets = np.asarray(a.collections[0].get_offsets())
+    assert len(offsets) == int(s[:, 0].sum()) > 0  # the units that fired are drawn first: none missed
+    assert all(t.get_text().startswith("c") for t in a.get_yticklabels())
+    assert "channel" in a.get_ylabel()
+    fig = plot.raster(s, sample=0, channels=[3], max_units=500)
+    assert {t.get_text() for t in fig.axes[0].get_yticklabels()} == {"c3"}
+    assert fig.axes[0].get_ylim()[1] - fig.axes[0].get_ylim()[0] == 144

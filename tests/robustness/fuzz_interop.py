@@ -277,9 +277,9 @@ _conv(
     ),
 )
 _conv(
-    "NIR import: Delay node (unsupported)",
+    "NIR import: Delay node with a negative delay",
     lambda tmp: _sknir().import_(
-        _graph({**_io_nodes(2, 2), "d": _nir().Delay(delay=np.ones(2))}, [("input", "d"), ("d", "output")])
+        _graph({**_io_nodes(2, 2), "d": _nir().Delay(delay=-np.ones(2))}, [("input", "d"), ("d", "output")])
     ),
 )
 _conv(

@@ -3,8 +3,11 @@ training curves, an animation of activity through the layers, and STDP windows.
 
 Headless by construction: every function builds a :class:`matplotlib.figure.Figure` on an Agg canvas
 (never through ``pyplot``, so no window opens, no backend is switched and no figure is kept alive by
-matplotlib's global registry), returns it, and saves it when given ``path`` (``.png``, ``.svg`` or ``.pdf``;
-``.gif`` for :func:`animate_layers`).
+matplotlib's global registry), returns it, and saves it when given ``path`` (``.png`` at 200 dpi, ``.svg`` or
+``.pdf``; several paths, e.g. ``("fig.png", "fig.pdf")``, save each format; ``.gif`` for
+:func:`animate_layers`). Every figure is drawn in one style (``_figure.STYLE``: font sizes, line widths, no
+top or right spine), every heat map has a colour bar saying what its colours mean, membrane traces draw the
+threshold when it is known, and a conv layer's raster draws at most ``max_units`` units marked by channel.
 
 Activity comes time-first, as everywhere in spikekit: ``[T, B, ...]`` tensors (one ``sample`` of the batch
 is drawn; feature axes are flattened into neurons) or ``[T, N]`` for a single sample. Layer plots also take
@@ -26,6 +29,7 @@ import importlib as _importlib
 from .activity import (
     SAVE_FORMATS,
     animate_layers,
+    example_neuron,
     layer_heatmap,
     neuron_trace,
     raster,
@@ -41,6 +45,7 @@ _SUBMODULES = ("activity", "events", "learning", "report")
 __all__ = [
     "SAVE_FORMATS",
     "animate_layers",
+    "example_neuron",
     "layer_heatmap",
     "neuron_trace",
     "raster",

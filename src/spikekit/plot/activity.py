@@ -13,15 +13,20 @@ import numpy as np
 import torch
 from matplotlib.animation import PillowWriter
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from .._io import atomic_open
-from ._figure import SAVE_FORMATS, to_numpy
+from ._figure import SAVE_FORMATS, threshold_of, to_numpy
+from ._figure import colorbar as _colorbar
 from ._figure import figure as _figure
 from ._figure import save as _save
+from ._figure import styled as _styled
 
 __all__ = [
     "raster",
+    "example_neuron",
     "layer_heatmap",
     "neuron_trace",
     "rate_histogram",
@@ -103,42 +108,134 @@ def _layer_items(layers: Any) -> list[tuple[str, Any, Any]]:
 
 
 # --- activity -------------------------------------------------------------------------------------------
+def _conv_units(s: np.ndarray, max_units: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``max_units`` units of one sample's conv activity ``[T, C, ...]``, as ``(indices, channel)``.
+
+    Units that fired come first (chosen at random when there are more), silent ones fill what is left, so a
+    layer that fires never draws an empty raster; units are sorted by channel, then position.
+    """
+    per_channel = int(np.prod(s.shape[2:]))
+    flat = s.reshape(s.shape[0], -1)
+    fired = np.flatnonzero((flat != 0).any(0))
+    silent = np.flatnonzero(~(flat != 0).any(0))
+    rng = np.random.default_rng(seed)
+    take = rng.permutation(fired)[:max_units]
+    if len(take) < max_units:
+        take = np.concatenate([take, rng.permutation(silent)[: max_units - len(take)]])
+    take = np.sort(take)
+    return take, take // per_channel
+
+
+@_styled
 def raster(
     spikes: torch.Tensor | np.ndarray,
     *,
     sample: int = 0,
+    max_units: int = 256,
+    channels: Sequence[int] | None = None,
+    seed: int = 0,
     ax: Axes | None = None,
     title: str | None = None,
-    path: str | Path | None = None,
+    path: str | Path | Sequence[str | Path] | None = None,
 ) -> Figure:
     """Spike raster: a mark at ``(t, neuron)`` wherever the output is non-zero.
 
     Args:
-        spikes: ``[T, B, ...]`` (one ``sample`` drawn, features flattened) or ``[T, N]``.
+        spikes: ``[T, B, ...]`` (one ``sample`` drawn, features flattened) or ``[T, N]``. A conv layer's
+            ``[T, B, C, H, W]`` is not flattened into thousands of rows: at most ``max_units`` units are drawn
+            (those that fired first, picked at random with ``seed``; silent ones fill the rest), sorted by
+            channel, with each channel's band marked on the y axis.
         sample: which batch element.
+        max_units: the most rows a conv raster draws.
+        channels: draw only these channels of a conv layer (default all).
+        seed: the random choice of conv units.
         ax: draw into this Axes instead of a new figure.
         title: the title.
-        path: save the figure there (``.png``, ``.svg``, ``.pdf``).
+        path: save the figure there (``.png``, ``.svg``, ``.pdf``; several paths save several formats).
 
     Returns:
         The Figure.
 
     Example:
-        >>> raster(lif(x), sample=0, path="raster.png")
+        >>> raster(lif(x), sample=0, path=("raster.png", "raster.pdf"))
     """
-    s = _sample(spikes, "spikes", sample)  # [T, N]
+    a_in = _array(spikes, "spikes")
+    conv = a_in.ndim >= 4
+    if conv:
+        if isinstance(max_units, bool) or not isinstance(max_units, int) or max_units < 1:
+            raise ValueError(f"max_units must be an int >= 1, got {max_units!r}")
+        b = _check_index(sample, "sample", a_in.shape[1], "the batch of spikes")
+        one = a_in[:, b]  # [T, C, ...]
+        chans = list(range(one.shape[1])) if channels is None else list(channels)
+        chans = [_check_index(c, "channels entry", one.shape[1], "the channels") for c in chans]
+        if not chans:
+            raise ValueError("channels is empty: nothing to plot")
+        units, ch = _conv_units(one[:, chans], max_units, seed)
+        s = one[:, chans].reshape(one.shape[0], -1)[:, units]
+        ch = np.asarray(chans)[ch]
+    else:
+        s = _sample(spikes, "spikes", sample)  # [T, N]
     fig, a = _ax(ax, 8, 4)
     t, n = np.nonzero(s)
     a.scatter(t, n, marker="|", s=30, linewidths=1.2, color="black")
     a.set_xlim(-0.5, s.shape[0] - 0.5)
     a.set_ylim(-0.5, s.shape[1] - 0.5)
     a.set_xlabel("time step")
-    a.set_ylabel("neuron")
-    a.set_title(title or f"spike raster ({len(t)} spikes, {s.shape[1]} neurons)")
+    if conv:
+        starts = np.flatnonzero(np.r_[True, ch[1:] != ch[:-1]])
+        for k in starts[1:]:
+            a.axhline(k - 0.5, color="grey", lw=0.5, alpha=0.6)
+        step = max(1, math.ceil(len(starts) / 16))  # at most ~16 channel labels
+        a.set_yticks(starts[::step], [f"c{ch[k]}" for k in starts[::step]])
+        a.set_ylabel(f"channel ({s.shape[1]} units drawn)")
+        a.set_title(
+            title
+            or f"spike raster ({len(t)} spikes, {s.shape[1]} of {a_in[0, 0].size} units, "
+            f"{len(set(ch.tolist()))} channels)"
+        )
+    else:
+        a.set_ylabel("neuron")
+        a.set_title(title or f"spike raster ({len(t)} spikes, {s.shape[1]} neurons)")
     _save(fig, path)
     return fig
 
 
+def example_neuron(
+    spikes: Any, *, sample: int | None = None, target: float = 0.2, low: float = 0.0, high: float = 0.9
+) -> int:
+    """An informative neuron to show: the one whose firing rate is closest to ``target`` among those with
+    ``low < rate < high`` (it fires, but not at every step); the most active one below ``high`` (else
+    neuron 0) when none qualifies.
+
+    Args:
+        spikes: ``[T, B, ...]``, ``[T, N]``, or a Trace (its spikes). Features are flattened, as in
+            :func:`neuron_trace`'s ``neuron``.
+        sample: rate over this batch element only (default: over every sample).
+        target, low, high: the rate sought and the open interval it must lie in (spikes per step).
+
+    Returns:
+        The neuron's index into the flattened features.
+    """
+    if hasattr(spikes, "spikes") and hasattr(spikes, "v"):
+        spikes = spikes.spikes
+    s = _array(spikes, "spikes")
+    if s.ndim < 2:
+        raise ValueError(f"spikes must be [T, N] or [T, B, ...], got shape {s.shape}")
+    if s.ndim == 2:
+        fired = s != 0
+    elif sample is None:
+        fired = (s != 0).reshape(s.shape[0] * s.shape[1], -1)
+    else:
+        fired = _sample(s, "spikes", sample) != 0
+    rates = fired.mean(0)
+    ok = np.flatnonzero((rates > low) & (rates < high))
+    if len(ok):
+        return int(ok[np.argmin(np.abs(rates[ok] - target))])
+    below = np.flatnonzero(rates < high)
+    return int(below[np.argmax(rates[below])]) if len(below) else 0
+
+
+@_styled
 def layer_heatmap(
     layers: Any,
     *,
@@ -170,8 +267,9 @@ def layer_heatmap(
                 a.set_title(f"{name}: no {what} recorded")
                 continue
             d = _sample(data, f"{name} {what}", sample)  # [T, N]
-            im = a.imshow(d.T, aspect="auto", origin="lower", interpolation="nearest", cmap=cmap)
-            fig.colorbar(im, ax=a, fraction=0.04)
+            scale = {} if what == "membrane" else {"vmin": min(0.0, d.min()), "vmax": max(1.0, d.max())}
+            im = a.imshow(d.T, aspect="auto", origin="lower", interpolation="nearest", cmap=cmap, **scale)
+            _colorbar(fig, im, a, "membrane potential (v)" if what == "membrane" else "spikes per step")
             a.set_title(f"{name}: {what}")
             a.set_xlabel("time step")
             a.set_ylabel("neuron")
@@ -179,6 +277,7 @@ def layer_heatmap(
     return fig
 
 
+@_styled
 def neuron_trace(
     v: Any,
     spikes: torch.Tensor | np.ndarray | None = None,
@@ -198,13 +297,16 @@ def neuron_trace(
         spikes: the output, shaped like ``v`` (optional); non-zero steps are marked.
         neuron: which neuron (index into the flattened features).
         sample: which batch element.
-        threshold: draw the threshold at this value (``None``: no line).
+        threshold: draw the threshold at this value (``None``: the Trace's layer threshold if it carries
+            one, else no line). A neuron module or a per-neuron threshold tensor is accepted too.
         ax, title, path: as :func:`raster`.
 
     Returns:
         The Figure.
     """
     if hasattr(v, "v") and hasattr(v, "spikes"):
+        if threshold is None:  # a Trace that carries its layer (or its threshold): draw that threshold
+            threshold = threshold_of(v, neuron if isinstance(neuron, int) else None)
         v, spikes = v.v, (v.spikes if spikes is None else spikes)
     va = _array(v, "v")
     if va.ndim == 1:
@@ -214,6 +316,8 @@ def neuron_trace(
     fig, a = _ax(ax, 8, 3)
     steps = np.arange(vs.shape[0])
     a.plot(steps, vs[:, i], color="tab:blue", lw=1.5, label="membrane")
+    if isinstance(threshold, (torch.Tensor, np.ndarray, torch.nn.Module)):
+        threshold = threshold_of(threshold, i)
     if threshold is not None:
         if (
             isinstance(threshold, bool)
@@ -237,11 +341,12 @@ def neuron_trace(
     a.set_xlabel("time step")
     a.set_ylabel("membrane")
     a.set_title(title or f"neuron {i}")
-    a.legend(loc="upper right", fontsize="small")
+    a.legend(loc="best", fontsize="small")
     _save(fig, path)
     return fig
 
 
+@_styled
 def rate_histogram(layers: Any, *, bins: int = 20, path: str | Path | None = None) -> Figure:
     """Histogram, per layer, of each neuron's firing rate (share of steps and samples it spiked at).
 
@@ -276,6 +381,7 @@ def rate_histogram(layers: Any, *, bins: int = 20, path: str | Path | None = Non
     return fig
 
 
+@_styled
 def receptive_fields(
     weight: torch.Tensor | np.ndarray,
     image_shape: Sequence[int],
@@ -336,6 +442,8 @@ def receptive_fields(
         m = float(np.abs(img).max()) or 1.0
         a.imshow(img, cmap=cmap, vmin=-m, vmax=m, interpolation="nearest")
         a.set_title(titles[k] if titles is not None else f"#{idx[k]}", fontsize="small")
+    scale = ScalarMappable(Normalize(-1.0, 1.0), cmap)  # each panel spans its own -max..max
+    _colorbar(fig, scale, axes, "weight (/ largest |weight| of its panel)", shrink=0.8)
     _save(fig, path)
     return fig
 
@@ -368,6 +476,7 @@ def _read_metrics(metrics: str | Path | Sequence[Mapping]) -> list[dict]:
     return rows
 
 
+@_styled
 def training_curves(metrics: str | Path | Sequence[Mapping], *, path: str | Path | None = None) -> Figure:
     """Loss, accuracy and learning rate per epoch from the trainer's metrics (JSON lines).
 
@@ -416,6 +525,7 @@ def _square(n: int) -> tuple[int, int]:
     return math.ceil(n / cols), cols
 
 
+@_styled
 def animate_layers(
     layers: Any,
     path: str | Path | None = None,
@@ -473,6 +583,14 @@ def animate_layers(
         frames.append(grid)
         a.set_title(f"{name} ({d.shape[1]})")
         a.set_axis_off()
+        _colorbar(
+            fig,
+            images[-1],
+            a,
+            "spikes per step" if kind == "spikes" else "membrane potential (v)",
+            location="bottom",
+            shrink=0.8,
+        )
     label = fig.suptitle("t = 0")
 
     def draw(t: int) -> None:
@@ -518,6 +636,7 @@ def _windows(windows: Any) -> list[tuple[np.ndarray, np.ndarray, Callable | None
     )
 
 
+@_styled
 def stdp_window(
     windows: Any,
     *,
@@ -594,6 +713,7 @@ def _panel(w: Any) -> str:
     return name if remedy in (None, "none") else f"{name}\n+ {remedy}"
 
 
+@_styled
 def stdp_window_grid(
     windows: Sequence[Any],
     *,

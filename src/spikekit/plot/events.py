@@ -27,8 +27,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .._io import atomic_open
+from ._figure import colorbar as _colorbar
 from ._figure import figure as _figure
 from ._figure import save as _save
+from ._figure import styled as _styled
 
 __all__ = [
     "animate_events",
@@ -131,6 +133,7 @@ def _frames_array(frames: Any) -> np.ndarray:
 
 
 # --- camera ---------------------------------------------------------------------------------------------
+@_styled
 def animate_events(
     events: np.ndarray,
     path: str | Path | None = None,
@@ -161,6 +164,7 @@ def animate_events(
     ax = fig.add_subplot()
     image = ax.imshow(signed[0], cmap="bwr", vmin=-top, vmax=top, interpolation="nearest")
     ax.set_axis_off()
+    _colorbar(fig, image, ax, "events per pixel (ON - OFF)", shrink=0.8)
     title = ax.set_title("")
 
     def draw(i: int) -> None:
@@ -180,6 +184,7 @@ def animate_events(
     return fig
 
 
+@_styled
 def event_scatter(
     events: np.ndarray,
     path: str | Path | None = None,
@@ -217,6 +222,7 @@ def event_scatter(
     return fig
 
 
+@_styled
 def frame_grid(
     frames: Any,
     path: str | Path | None = None,
@@ -250,13 +256,17 @@ def frame_grid(
         if i >= steps:
             continue
         cmap, lo = ("bwr", -top) if two else ("gray_r", 0.0)
-        ax.imshow(signed[i], cmap=cmap, vmin=lo, vmax=top, interpolation="nearest")
+        image = ax.imshow(signed[i], cmap=cmap, vmin=lo, vmax=top, interpolation="nearest")
         ax.set_title(titles[i] if titles is not None else f"t = {i}", fontsize=8)
+    if steps:
+        what = "events per pixel (ON - OFF)" if two else "events per pixel"
+        _colorbar(fig, image, axes, what, shrink=0.8)
     _save(fig, path)
     return fig
 
 
 # --- cochlea --------------------------------------------------------------------------------------------
+@_styled
 def cochlea_raster(
     events: np.ndarray,
     path: str | Path | None = None,
@@ -297,6 +307,7 @@ CAMERA_PLOTS = ("animation", "scatter", "frames")
 COCHLEA_PLOTS = ("raster",)
 
 
+@_styled
 def plot_recording(
     events: np.ndarray,
     out: str | Path,

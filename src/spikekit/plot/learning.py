@@ -20,8 +20,10 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from ._figure import colorbar as _colorbar
 from ._figure import figure as _figure
 from ._figure import save as _save
+from ._figure import styled as _styled
 from ._figure import to_numpy as _numpy
 
 __all__ = ["neuron_labels", "receptive_fields", "threshold_histograms", "weight_histograms"]
@@ -35,6 +37,7 @@ def _grid(n: int, ncols: int | None) -> tuple[int, int]:
     return math.ceil(n / ncols), ncols
 
 
+@_styled
 def receptive_fields(
     weight: torch.Tensor | np.ndarray,
     image_shape: Sequence[int] = (28, 28),
@@ -80,8 +83,9 @@ def receptive_fields(
     side = min(12.0, 0.5 + 0.45 * ncols)
     fig = _figure(side, side * nrows / ncols + 0.4)
     ax = fig.add_subplot()
-    ax.imshow(mosaic, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
+    im = ax.imshow(mosaic, cmap=cmap, vmin=0.0, vmax=1.0, interpolation="nearest")
     ax.set_axis_off()
+    _colorbar(fig, im, ax, "weight (/ largest |weight| of its tile)", shrink=0.8)
     if labels is not None:
         lab = _numpy(labels, "labels").astype(int)
         if lab.shape != (n,):
@@ -104,6 +108,7 @@ def receptive_fields(
     return fig
 
 
+@_styled
 def neuron_labels(
     labels: torch.Tensor | np.ndarray,
     num_classes: int,
@@ -152,7 +157,7 @@ def neuron_labels(
     grid.set_xticks([])
     grid.set_yticks([])
     grid.set_title("label of each neuron")
-    fig.colorbar(im, ax=grid, ticks=range(num_classes), shrink=0.8)
+    _colorbar(fig, im, grid, "class the neuron answers most", ticks=range(num_classes), shrink=0.8)
     _save(fig, path)
     return fig
 
@@ -193,6 +198,7 @@ def _histograms(curves, edges: np.ndarray, *, xlabel: str, title: str, log: bool
     return fig
 
 
+@_styled
 def threshold_histograms(history: Sequence[Mapping[str, Any]], *, bins: int = 30, path=None) -> Figure:
     """Histograms of the adaptive thresholds ``theta`` at snapshots taken during training.
 
@@ -212,6 +218,7 @@ def threshold_histograms(history: Sequence[Mapping[str, Any]], *, bins: int = 30
     )
 
 
+@_styled
 def weight_histograms(
     history: Sequence[Mapping[str, Any]], *, w_max: float = 1.0, bins: int = 50, path=None
 ) -> Figure:

@@ -15,16 +15,19 @@ import os
 from pathlib import Path
 from typing import Any
 
+import matplotlib
 import torch
 
 from .._io import atomic_write_text
+from ._figure import STYLE, threshold_of
 
 __all__ = ["build_report"]
 
 
 def _png(fig) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    with matplotlib.rc_context(STYLE):
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
@@ -204,10 +207,16 @@ def build_report(
         f"{int(logits.argmax(1))}</p>"
     )
     first = next(iter(rec))
-    hottest = int(rec[first].spikes[:, 0].flatten(1).sum(0).argmax())
+    example = plot.example_neuron(rec[first], sample=0)  # fires, but not at every step
+    threshold = threshold_of(model.get_submodule(first), example)
     parts.append(_img("membrane and output of every layer", plot.layer_heatmap(rec)))
-    parts.append(_img(f"spike raster of {first}", plot.raster(rec[first].spikes[:, 0])))
-    parts.append(_img(f"{first}: neuron {hottest}", plot.neuron_trace(rec[first], neuron=hottest)))
+    parts.append(_img(f"spike raster of {first}", plot.raster(rec[first].spikes, sample=0)))
+    parts.append(
+        _img(
+            f"{first}: neuron {example}",
+            plot.neuron_trace(rec[first], neuron=example, threshold=threshold),
+        )
+    )
     parts.append(_img("firing rates", plot.rate_histogram(rec)))
     linear = next((m for m in model.modules() if isinstance(m, torch.nn.Linear)), None)
     if linear is not None and linear.in_features == x[0].numel():
