@@ -200,3 +200,16 @@ def test_models_remember_their_constructor_arguments():
         pass
 
     assert Mine(n_in=4, n_out=2).init_config is None
+
+
+def test_recipes_for_the_generated_temporal_tasks_and_a_clear_error_for_missing_ones():
+    from spikekit.cli.recipes import recipe
+
+    kwargs, cfg = recipe("spiking-mlp", (4,), dataset="yin-yang")
+    assert kwargs["hidden"] == (64,) and cfg.epochs == 30
+    kwargs, cfg = recipe("spiking-rnn", (32,), events=False, dataset="store_recall")
+    assert kwargs == {"hidden": 100} and cfg.epochs == 50
+    with pytest.raises(ValueError, match=r"model 'spiking-rnn' has no recipe for the 'randman' dataset"):
+        recipe("spiking-rnn", (20,), dataset="randman")
+    with pytest.raises(ValueError, match=r"unknown model 'resnet'"):
+        recipe("resnet", (1, 28, 28))

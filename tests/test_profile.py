@@ -398,3 +398,11 @@ def test_synops_equal_sinabs_on_the_same_conv_linear_network():
     for idx, name in rows.items():
         assert prof.layer(name).ops == pytest.approx(float(stats[idx]["synops"]), rel=1e-6)
     assert prof.synops == pytest.approx(float(analyzer.get_model_statistics()["synops"]), rel=1e-6)
+
+
+def test_evaluate_can_profile_the_model():
+    train_set, _ = sk.data.load("digits")
+    model = sk.models.SpikingMLP(n_in=64, hidden=(16,), n_out=10, steps=4)
+    out = sk.train.evaluate(model, train_set.subset(32), profile=8)
+    assert out["profile"]["samples"] == 8 and out["profile"]["synaptic_operations"]["Dense"] > 0
+    assert "profile" not in sk.train.evaluate(model, train_set.subset(32))

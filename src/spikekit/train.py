@@ -265,17 +265,35 @@ def evaluate(
     device: str | torch.device = "cpu",
     firing_rates: bool = True,
     progress: bool = False,
+    profile: int = 0,
 ) -> dict[str, Any]:
     """Loss, accuracy and the mean firing rate of every neuron layer on ``dataset``.
 
+    Args:
+        profile: also profile the model (:func:`spikekit.analysis.profile`: synaptic operations, energy)
+            on the first ``profile`` samples; ``0`` (default) does not.
+
     Returns:
-        ``{"loss", "acc", "rates": {layer: mean output per neuron and step}}``.
+        ``{"loss", "acc", "rates": {layer: mean output per neuron and step}}``, and ``"profile"`` (its
+        ``to_dict()``) when asked.
     """
     x_all, y_all = _tensors(dataset)
     device = torch.device(device)
     time_axis = _time_axis(dataset)
     sums = _eval_sums(model, x_all, y_all, None, time_axis, batch_size, device, firing_rates, progress)
-    return _eval_result([sums])
+    result = _eval_result([sums])
+    if profile:
+        from .analysis import profile as profile_model
+
+        check_positive_int(profile, "evaluate: profile")
+        x = x_all[:profile].movedim(time_axis, 0) if time_axis else x_all[:profile]
+        training = model.training
+        model.eval()
+        try:
+            result["profile"] = profile_model(model, x.to(device)).to_dict()
+        finally:
+            model.train(training)
+    return result
 
 
 @torch.no_grad()

@@ -587,7 +587,7 @@ def config(args: argparse.Namespace, model: str, shape: tuple[int, ...], seed: i
     from ..train import PRESETS
     from .recipes import recipe
 
-    kwargs, cfg = recipe(model, shape, events=is_events(args.dataset))
+    kwargs, cfg = recipe(model, shape, events=is_events(args.dataset), dataset=args.dataset)
     if args.preset:
         cfg = PRESETS[args.preset]
     overrides: dict[str, Any] = {"seed": seed, "device": args.device}
