@@ -291,12 +291,11 @@ def test_search_order(isolated, monkeypatch):
     assert torch.equal(first_image(), expected(cache))
     monkeypatch.setenv("XDG_CACHE_HOME", str(isolated / "empty-cache"))
     assert torch.equal(first_image(), expected(system))
-    assert skd.search_paths("mnist", root) == [
-        root,
-        root / "mnist",
-        isolated / "empty-cache" / "spikekit" / "mnist",
-        system / "mnist",
-    ]
+    # a folder given explicitly is the only place searched: never silently another dataset copy
+    assert skd.search_paths("mnist", root) == [root, root / "mnist"]
+    assert skd.search_paths("mnist") == [isolated / "empty-cache" / "spikekit" / "mnist", system / "mnist"]
+    with pytest.raises(FileNotFoundError):
+        skd.load("mnist", isolated / "nowhere", verify=False)
 
 
 def test_checksums_verified_before_use(isolated, monkeypatch):
@@ -331,7 +330,8 @@ def test_not_found_lists_every_place(isolated, monkeypatch):
     message = str(info.value)
     for place in skd.search_paths("fashion-mnist", isolated / "explicit"):
         assert str(place) in message
-    assert len(skd.search_paths("fashion-mnist", isolated / "explicit")) == 5
+    assert len(skd.search_paths("fashion-mnist", isolated / "explicit")) == 2  # only where it was told
+    assert len(skd.search_paths("fashion-mnist")) == 3  # $SPIKEKIT_DATA, the cache, the system folder
     assert "--download" in message and "SPIKEKIT_DATA" in message and "no such folder" in message
     # an incomplete folder says what it lacks
     write_folder(isolated / "env" / "fashion-mnist", fake_tensors())

@@ -280,9 +280,10 @@ def load_images(
     """Load an image dataset as in-memory :class:`ImageDataset` objects (what :func:`load` does for one).
 
     Named IDX datasets (``"mnist"``, ``"fashion-mnist"``, ``"mnist-10k"``) are searched for in
-    ``root`` (the dataset folder itself or its parent), then ``$SPIKEKIT_DATA/<name>``, then the
-    user cache directory (``$XDG_CACHE_HOME/spikekit/<name>`` or ``~/.cache/spikekit/<name>``),
-    then ``/usr/share/datasets/<name>``; the first folder holding all four standard files is used.
+    ``root`` (the dataset folder itself or its parent) alone when it is given; otherwise in
+    ``$SPIKEKIT_DATA/<name>``, then the user cache directory (``$XDG_CACHE_HOME/spikekit/<name>`` or
+    ``~/.cache/spikekit/<name>``), then ``/usr/share/datasets/<name>``; the first folder holding all four
+    standard files is used.
     Each file, raw or gzip, is checked against the published SHA-256 of its decompressed content
     before use. ``"digits"`` is scikit-learn's embedded 8x8 digits with a fixed stratified 80/20
     split (``random_state=0``; 1437 train, 360 test). ``"idx"`` reads any folder ``root`` holding the

@@ -379,18 +379,18 @@ def check_root(root: str | os.PathLike | None) -> Path | None:
 def search_paths(name: str, root: str | os.PathLike | None = None) -> list[Path]:
     """Folders searched for dataset ``name``, in order.
 
-    ``root`` itself and ``root/<name>`` (the folder or its parent), then ``$SPIKEKIT_DATA/<name>``
-    (``SPIKEKIT_DATA`` may list several folders, separated by ``os.pathsep``), then
-    ``<cache_dir()>/<name>``, then ``/usr/share/datasets/<name>``.
+    With ``root`` (the CLI's ``--data-dir``): ``root`` itself and ``root/<name>`` (the folder or its
+    parent), and nothing else: a folder the user named is never silently replaced by another. Without:
+    ``$SPIKEKIT_DATA/<name>`` (``SPIKEKIT_DATA`` may list several folders, separated by ``os.pathsep``),
+    then ``<cache_dir()>/<name>``, then ``/usr/share/datasets/<name>``.
 
     Raises:
         NotADirectoryError: ``root`` is an existing file.
     """
-    paths: list[Path] = []
     root = check_root(root)
     if root is not None:
-        paths += [root, root / name]
-    paths += [d / name for d in _env_dirs()]
+        return [root, root / name]
+    paths: list[Path] = [d / name for d in _env_dirs()]
     paths += [cache_dir() / name, SYSTEM_DATA_DIR / name]
     unique: list[Path] = []
     for path in paths:
