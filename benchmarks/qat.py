@@ -7,7 +7,7 @@ integers and simulated with int64 arithmetic only (``spikekit.quant.simulate_int
 membranes are compared with the quantised model's on test images, and its accuracy is reported. Loihi 1's
 precisions are checked on each quantised model (``spikekit.interop.loihi.loihi_check``).
 
-    SPIKEKIT_DATA=/work/shared/data python benchmarks/qat.py --json benchmarks/results/qat.json
+    SPIKEKIT_DATA=../shared/data python benchmarks/qat.py --json benchmarks/results/qat.json
 """
 
 from __future__ import annotations

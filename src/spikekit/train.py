@@ -283,17 +283,23 @@ def evaluate(
     sums = _eval_sums(model, x_all, y_all, None, time_axis, batch_size, device, firing_rates, progress)
     result = _eval_result([sums])
     if profile:
-        from .analysis import profile as profile_model
-
-        check_positive_int(profile, "evaluate: profile")
-        x = x_all[:profile].movedim(time_axis, 0) if time_axis else x_all[:profile]
-        training = model.training
-        model.eval()
-        try:
-            result["profile"] = profile_model(model, x.to(device)).to_dict()
-        finally:
-            model.train(training)
+        result["profile"] = profile_dataset(model, dataset, check_positive_int(profile, "evaluate: profile"))
     return result
+
+
+def profile_dataset(model: nn.Module, dataset: Dataset, samples: int = 64) -> dict[str, Any]:
+    """:func:`spikekit.analysis.profile` of ``model`` (in eval mode) on the first ``samples`` samples of
+    ``dataset``, as a JSON-ready dict; the model's train/eval mode is restored."""
+    from .analysis import profile
+
+    x_all, _ = _tensors(dataset)
+    device = next(model.parameters()).device
+    training = model.training
+    model.eval()
+    try:
+        return profile(model, _inputs(x_all[:samples], _time_axis(dataset), device)).to_dict()
+    finally:
+        model.train(training)
 
 
 @torch.no_grad()

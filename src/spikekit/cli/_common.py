@@ -744,21 +744,10 @@ def train_one(
 
 
 def profile_row(model: Any, data: Any, samples: int = 64) -> dict[str, Any] | None:
-    """Synaptic operations and energy (:func:`spikekit.analysis.profile`) of ``model`` on the first
-    ``samples`` samples of ``data``; ``None`` for a model without spiking neurons (an ANN)."""
-    from ..analysis import profile
+    """:func:`spikekit.train.profile_dataset` on ``data``; ``None`` for a model without spiking neurons."""
     from ..nn import Neuron
+    from ..train import profile_dataset
 
     if not any(isinstance(m, Neuron) for m in model.modules()):
         return None
-    x = data.tensors[0][:samples] if not hasattr(data, "images") else data.images[:samples]
-    time_axis = int(getattr(data, "time_axis", 0))
-    if time_axis:
-        x = x.movedim(time_axis, 0)
-    x = x.to(next(model.parameters()).device)
-    training = model.training
-    model.eval()
-    try:
-        return profile(model, x).to_dict()
-    finally:
-        model.train(training)
+    return profile_dataset(model, data, samples)
