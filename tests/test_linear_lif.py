@@ -225,7 +225,7 @@ def test_bad_input():
     with pytest.raises(ValueError, match="memory"):
         sk.nn.LinearLIF(5, 4, memory="small")
     with pytest.raises(ValueError, match="recompute"):
-        sk.nn.LinearLIF(5, 4, memory="recompute")  # backend="torch": the reference loop
+        sk.nn.LinearLIF(5, 4, memory="recompute", backend="torch")  # the reference loop
     with pytest.raises(ValueError, match="backend"):
         sk.nn.LinearLIF(5, 4, backend="cuda-magic")
     with pytest.raises(ValueError, match="reset"):

@@ -435,7 +435,7 @@ def convert(
     bias: bool = True,
     steps: int = 128,
     batch_size: int = 256,
-    backend: str = "torch",
+    backend: str = "auto",
 ) -> ConvertedSNN:
     """Convert a ReLU network into a spiking network of IF neurons with reset by subtraction.
 

@@ -27,6 +27,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from . import _io
 from . import distributed as _dist
 from ._checks import check_choice, check_positive_int
 from ._io import CheckpointError, atomic_write_text, progress
-from .nn import Neuron, record
+from .nn import Neuron, Stream, checkpointing, record
 
 __all__ = [
     "CheckpointError",
@@ -83,6 +84,18 @@ class TrainConfig:
         seed: seeds the weights, the data order and the encoders.
         device: ``"auto"`` (CUDA when present), ``"cpu"``, ``"cuda"``, ...
         grad_clip: clip the gradient norm to this value (``None``: no clipping).
+        tbptt: truncated backpropagation through time in chunks of ``tbptt`` steps (``None``: plain BPTT).
+            Each batch runs chunk by chunk with the neuron states carried over (a
+            :class:`~spikekit.nn.Stream`, detached between chunks); each chunk's logits (the model's
+            readout over that chunk) get the cross-entropy, a backward pass and an optimizer step. A
+            ``tbptt`` of at least ``T`` is one chunk: exactly plain training. Sequences ``[T, B, ...]`` are
+            cut along time; static samples need a model with a ``steps`` attribute, run ``tbptt`` steps at
+            a time (exact for direct encoding). The metrics use the chunks' losses and logits weighted by
+            their length (for a membrane readout, the logits of the whole sequence).
+        checkpoint_every: run the model's chunkable parts (its ``chunkable`` attribute, e.g.
+            ``SpikingMLP.hidden``) in checkpointed chunks of this many steps
+            (:func:`spikekit.nn.checkpointing`): the memory of one chunk instead of the whole sequence, for
+            one more forward pass; the same training up to float rounding (``None``: off).
     """
 
     epochs: int = 10
@@ -97,6 +110,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     grad_clip: float | None = None
+    tbptt: int | None = None
+    checkpoint_every: int | None = None
 
     def __post_init__(self) -> None:
         check_positive_int(self.epochs, "epochs")
@@ -124,6 +139,9 @@ class TrainConfig:
             raise ValueError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise ValueError(f"grad_clip must be > 0 or None, got {self.grad_clip!r}")
+        for name in ("tbptt", "checkpoint_every"):
+            if getattr(self, name) is not None:
+                check_positive_int(getattr(self, name), f"{name} (steps per chunk, or None)")
 
     def lr_at(self, epoch: int) -> float:
         """The learning rate of epoch ``epoch`` (0-based): a pure function, so resume needs no state."""
@@ -395,6 +413,7 @@ def _train_epoch(
     rank: int = 0,
     log: Callable[[str], None] | None = None,
     log_every: int | None = None,
+    bare: nn.Module | None = None,
 ):
     order = _epoch_order(len(x_all), cfg, epoch)
     model.train()
@@ -415,28 +434,16 @@ def _train_epoch(
             if not real:  # an empty share of a small last batch: a stand-in sample that counts 0 times
                 idx = order[k * cfg.batch_size : k * cfg.batch_size + 1]
             x, y = _inputs(x_all[idx], time_axis, device), y_all[idx].to(device)
-            logits = model(x)
-            if world == 1:
-                loss = F.cross_entropy(logits, y)
-                batch_loss, batch_correct = float(loss.detach()), int((logits.argmax(1) == y).sum())
+            where = f"epoch {epoch + 1}, step {k + 1}"
+            if cfg.tbptt is None:
+                logits = model(x)
+                loss, batch_loss, batch_correct = _batch_loss(logits, y, world, global_n, real)
+                _optimise(model, opt, cfg, loss, batch_loss, where)
             else:
-                # DDP averages gradients over the W ranks: scaling each rank's summed loss by W / global_n
-                # makes that average the gradient of the mean loss over the global batch, as in 1 process.
-                loss_sum = F.cross_entropy(logits, y, reduction="sum")
-                loss = loss_sum * (world / global_n if real else 0.0)
-                hits = float((logits.argmax(1) == y).sum())
-                total = _dist.all_reduce_sum([float(loss_sum.detach()), hits] if real else [0.0, 0.0])
-                batch_loss, batch_correct = float(total[0]) / global_n, int(total[1])
-            if not math.isfinite(batch_loss):
-                raise TrainingDiverged(
-                    f"training diverged: the loss became {batch_loss} in epoch {epoch + 1}, step {k + 1}; "
-                    f"lower the learning rate (lr = {opt.param_groups[0]['lr']:g})"
+                inner = model if bare is None else bare  # the module itself, under DDP too
+                batch_loss, batch_correct = _tbptt_batch(
+                    model, inner, opt, cfg, x, y, time_axis == 0, world, global_n, real, where
                 )
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.grad_clip is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            opt.step()
             total_loss += batch_loss * global_n
             correct += batch_correct
             seen += global_n
@@ -458,6 +465,90 @@ def _train_epoch(
         if bar is not None:
             bar.close()
     return total_loss / seen, correct / seen
+
+
+def _batch_loss(logits: torch.Tensor, y: torch.Tensor, world: int, global_n: int, real: bool):
+    """``(loss to backpropagate, mean loss over the global batch, correct count over it)``."""
+    if world == 1:
+        loss = F.cross_entropy(logits, y)
+        return loss, float(loss.detach()), int((logits.argmax(1) == y).sum())
+    # DDP averages gradients over the W ranks: scaling each rank's summed loss by W / global_n makes that
+    # average the gradient of the mean loss over the global batch, as in 1 process.
+    loss_sum = F.cross_entropy(logits, y, reduction="sum")
+    loss = loss_sum * (world / global_n if real else 0.0)
+    hits = float((logits.argmax(1) == y).sum())
+    total = _dist.all_reduce_sum([float(loss_sum.detach()), hits] if real else [0.0, 0.0])
+    return loss, float(total[0]) / global_n, int(total[1])
+
+
+def _optimise(model, opt, cfg: TrainConfig, loss: torch.Tensor, batch_loss: float, where: str) -> None:
+    """One optimizer step on ``loss`` (refusing a non-finite one: :class:`TrainingDiverged`)."""
+    if not math.isfinite(batch_loss):
+        raise TrainingDiverged(
+            f"training diverged: the loss became {batch_loss} in {where}; "
+            f"lower the learning rate (lr = {opt.param_groups[0]['lr']:g})"
+        )
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if cfg.grad_clip is not None:
+        nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+    opt.step()
+
+
+def _tbptt_batch(net, model, opt, cfg: TrainConfig, x, y, static: bool, world, global_n, real, where):
+    """One batch by truncated BPTT (``cfg.tbptt`` steps per chunk): ``(mean loss, correct count)``.
+
+    The chunks run in one :class:`~spikekit.nn.Stream` of ``model`` (the bare module; ``net`` may be its
+    DDP wrapper); after each chunk's optimizer step the states are detached. A sequence ``x`` is cut along
+    time; static samples are presented ``tbptt`` steps at a time through the model's ``steps``. The batch's
+    loss and logits are the chunks' weighted by their length.
+    """
+    steps = model.steps if static else x.shape[0]
+    total, mixed = 0.0, None
+    try:
+        with Stream(model) as stream:
+            for t0 in range(0, steps, cfg.tbptt):
+                t1 = min(t0 + cfg.tbptt, steps)
+                if static:
+                    model.steps = t1 - t0
+                logits = net(x if static else x[t0:t1])
+                loss, chunk_loss, _ = _batch_loss(logits, y, world, global_n, real)
+                chunk = f"{where}, steps {t0}-{t1 - 1}" if t1 - t0 < steps else where
+                _optimise(net, opt, cfg, loss, chunk_loss, chunk)
+                stream.detach()
+                w = (t1 - t0) / steps
+                total += w * chunk_loss
+                mixed = w * logits.detach() if mixed is None else mixed + w * logits.detach()
+    finally:
+        if static:
+            model.steps = steps
+    hits = float((mixed.argmax(1) == y).sum()) if real else 0.0
+    return total, int(_dist.all_reduce_sum([hits])[0]) if world > 1 else int(hits)
+
+
+def _check_long_sequences(model: nn.Module, train_set: Dataset, config: TrainConfig) -> None:
+    """Refuse ``tbptt`` / ``checkpoint_every`` on a model (or data) that offers nothing to chunk."""
+    name = type(model).__name__
+    if config.tbptt is not None:
+        try:
+            Stream(model)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"tbptt: {err}") from None
+        steps = getattr(model, "steps", None)
+        if _time_axis(train_set) == 0 and (isinstance(steps, bool) or not isinstance(steps, int)):
+            raise ValueError(
+                f"tbptt: the training set holds static samples [N, ...] and {name} has no integer attribute "
+                "steps (the time steps it presents a sample for), so it cannot be run chunk by chunk; tbptt "
+                "needs sequences (a dataset with time_axis = 1) or a model with steps, such as SpikingMLP "
+                "and SpikingCNN"
+            )
+    if config.checkpoint_every is not None and getattr(model, "chunkable", None) is None:
+        raise ValueError(
+            f"checkpoint_every: {name} declares no chunkable part: a class attribute chunkable naming its "
+            "submodules that map [T, B, ...] to [T, B, ...] step by step, e.g. chunkable = ('body',) "
+            "(SpikingMLP, SpikingCNN and SpikingRNN declare theirs; a model with no layers over time has "
+            "nothing to checkpoint)"
+        )
 
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
@@ -552,7 +643,19 @@ def fit(
             called with each line. Without a bar, long epochs also get a line every tenth of an epoch
             (when an epoch is projected to last more than :data:`LONG_EPOCH_SECONDS`).
         log_every: without a bar, a line every ``log_every`` batches instead (``1``: every batch).
+
+    Long sequences: ``config.tbptt`` trains by truncated backpropagation through time and
+    ``config.checkpoint_every`` checkpoints the model's ``chunkable`` parts in time (see
+    :class:`TrainConfig`); both are refused, before any work, on a model that offers nothing to chunk.
     """
+    _tensors(train_set)
+    _check_long_sequences(model, train_set, config)
+    every = config.checkpoint_every
+    with checkpointing(model, every) if every is not None else nullcontext():
+        return _fit(model, train_set, test_set, config, out_dir, resume, progress, extra, log, log_every)
+
+
+def _fit(model, train_set, test_set, config, out_dir, resume, progress, extra, log, log_every) -> FitResult:
     x_all, y_all = _tensors(train_set)
     if test_set is not None:
         _tensors(test_set)
@@ -595,7 +698,9 @@ def fit(
             raise CheckpointError(
                 f"checkpoint {ckpt_path} is damaged: its config is invalid ({err})"
             ) from None
-        if replace(saved, epochs=config.epochs, device=config.device) != config:
+        # epochs, device and checkpointing may change on resume (checkpointing changes no result)
+        same = replace(saved, epochs=config.epochs, device=config.device)
+        if replace(same, checkpoint_every=config.checkpoint_every) != config:
             raise ValueError(f"resume: the checkpoint was trained with {saved}, not {config}")
         try:
             model.load_state_dict(ckpt["model"])
@@ -639,6 +744,7 @@ def fit(
             rank=rank,
             log=emit if main else None,
             log_every=log_every,
+            bare=model,
         )
         seconds = time.perf_counter() - t0
         row: dict[str, Any] = {

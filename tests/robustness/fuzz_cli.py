@@ -215,6 +215,10 @@ BAD_TRAIN_OPTIONS = {
     "model-arg without =": ["--model-arg", "hidden"],
     "model-arg unknown key": ["--model-arg", "frobnicate=3"],
     "dataset cifar10": ["--dataset", "cifar10"],
+    "tbptt 0": ["--tbptt", "0"],
+    "tbptt -4": ["--tbptt", "-4"],
+    "checkpoint-every 0": ["--checkpoint-every", "0"],
+    "checkpoint-every not a number": ["--checkpoint-every", "often"],
 }
 TAIL = ["--epochs", "1", "--train-limit", "64", "--test-limit", "32", "--no-progress"]
 
@@ -232,6 +236,14 @@ for label in ("epochs 0", "lr nan", "lr 1e30 (diverges)", "device cuda:99", "bat
     _add(f"compare: {label}", lambda tmp, o=opts: ["compare", "--models", "seed-ann", *_with_tail(o)])
 
 _add("train: no --model", lambda tmp: ["train", *QUICK])
+_add(
+    "train: --checkpoint-every on a model with nothing to chunk",
+    lambda tmp: ["train", "--model", "seed-ann", *QUICK, "--checkpoint-every", "5"],
+)
+_add(
+    "train: --tbptt on a model without neurons",
+    lambda tmp: ["train", "--model", "seed-ann", *QUICK, "--tbptt", "5"],
+)
 _add("train: unknown model", lambda tmp: ["train", "--model", "resnet", *QUICK])
 _add(
     "train: model-arg steps=0",

@@ -421,6 +421,15 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", type=device, default="auto", help="auto (CUDA when present) | cpu | cuda[:N]")
     p.add_argument("--steps", type=positive_int, default=None, help="time steps T (model argument)")
     p.add_argument(
+        "--backend",
+        choices=["auto", "fused", "triton", "torch"],
+        default="auto",
+        help="every neuron's multi-step engine: auto (default: the fastest proven equal to the reference "
+        "loop for the neuron and device; the run's first line says which), fused (C++ on the CPU), "
+        "triton (CUDA), torch (the reference loop); same spikes with each, gradients equal to float "
+        "rounding",
+    )
+    p.add_argument(
         "--model-arg",
         type=model_arg,
         action="append",
@@ -598,8 +607,10 @@ def config(args: argparse.Namespace, model: str, shape: tuple[int, ...], seed: i
         ("momentum", "momentum"),
         ("weight_decay", "weight_decay"),
         ("schedule", "schedule"),
+        ("tbptt", "tbptt"),
+        ("checkpoint_every", "checkpoint_every"),
     ):
-        if getattr(args, flag) is not None:
+        if getattr(args, flag, None) is not None:
             overrides[key] = getattr(args, flag)
     if args.lr is not None:
         overrides["lr"] = args.lr[0] if len(args.lr) == 1 else tuple(args.lr)
@@ -714,6 +725,15 @@ def train_one(
     kwargs, cfg = config(args, model_name, shape, seed)
     torch.manual_seed(seed)
     model = build_model(model_name, shape, train.num_classes, **kwargs)
+    backend = getattr(args, "backend", "auto")
+    if backend != "auto":
+        from ..nn import set_backend
+
+        try:
+            set_backend(model, backend)
+        except RuntimeError as err:  # not available here: a usage error, not a crash
+            raise ValueError(f"--backend {backend}: {err}") from None
+    say(args, run_header(model_name, model, args.dataset, cfg))
     extra = {
         "model": model_name,
         "model_kwargs": kwargs,
@@ -741,6 +761,26 @@ def train_one(
         "history": result.history,
         "profile": profile_row(model, test if test is not None else train),
     }
+
+
+def _lr_text(lr: Any) -> str:
+    return ", ".join(f"{v:g}" for v in lr) if isinstance(lr, (tuple, list)) else f"{lr:g}"
+
+
+def run_header(model_name: str, model: Any, dataset: str, cfg: Any) -> str:
+    """The line a training run starts with: what is trained on what, how, and which engines run it."""
+    from ..models import count_parameters
+    from ..nn import engines_text
+    from ..train import resolve_device
+
+    device = resolve_device(cfg.device)
+    steps = getattr(model, "steps", None)
+    return (
+        f"training {model_name} on {dataset}: {count_parameters(model):,} parameters"
+        + (f", T = {steps}" if steps else "")
+        + f", {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} of batch {cfg.batch_size}"
+        + f", {cfg.optimizer} lr {_lr_text(cfg.lr)}, on {device}; engines: {engines_text(model, device)}"
+    )
 
 
 def profile_row(model: Any, data: Any, samples: int = 64) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "spikekit train --model spiking-mlp --out runs/mlp --epochs 30 --resume   # continue a run",
         "torchrun --nproc_per_node 4 -m spikekit train --model spiking-cnn --dataset mnist --out runs/ddp",
         "spikekit train --model spiking-mlp --out runs/mlp > train.log 2>&1   # one line per epoch",
+        "spikekit train --model spiking-mlp --steps 1000 --checkpoint-every 50   # long sequences",
     )
     p.add_argument(
         "--model",
@@ -33,6 +34,23 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--out", type=_common.output_dir, default=None, help="folder for checkpoint.pt and metrics.jsonl"
     )
     p.add_argument("--resume", action="store_true", help="continue from --out's checkpoint")
+    p.add_argument(
+        "--tbptt",
+        type=_common.positive_int,
+        default=None,
+        metavar="K",
+        help="truncated backpropagation through time: an optimizer step every K time steps, the neuron "
+        "states carried over and detached (default: plain BPTT; K >= T is the same)",
+    )
+    p.add_argument(
+        "--checkpoint-every",
+        type=_common.positive_int,
+        default=None,
+        metavar="K",
+        help="run the model's time-first part in checkpointed chunks of K time steps: backward keeps the "
+        "neuron states at chunk boundaries and recomputes each chunk (far less memory for long sequences, "
+        "one more forward pass, same results; default: off)",
+    )
     p.set_defaults(func=run)
     return p
 

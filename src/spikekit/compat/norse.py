@@ -241,7 +241,7 @@ def LIF(
     p: Any = None,
     dt: float = 0.001,
     surrogate: Surrogate | None = None,
-    backend: str = "torch",
+    backend: str = "auto",
     **kwargs: Any,
 ) -> Gained:
     """``norse.torch.LIF(p, dt)`` (current-based, feed-forward) as a gained :class:`spikekit.nn.Synaptic`.
@@ -282,7 +282,7 @@ def LIFBox(
     p: Any = None,
     dt: float = 0.001,
     surrogate: Surrogate | None = None,
-    backend: str = "torch",
+    backend: str = "auto",
     **kwargs: Any,
 ) -> Gained:
     """Norse's ``LIFBoxCell`` (no synaptic current: ``dv = dt tau_mem_inv (v_leak - v + x)``) as a gained
@@ -315,7 +315,7 @@ LIFBoxCell = LIFBox
 """Norse's ``LIFBoxCell``: the same module; call ``module.step(x_t, state)``."""
 
 
-def LI(p: Any = None, dt: float = 0.001, backend: str = "torch", **kwargs: Any) -> Gained:
+def LI(p: Any = None, dt: float = 0.001, backend: str = "auto", **kwargs: Any) -> Gained:
     """Norse's leaky integrator ``LI`` / ``LICell`` (the usual readout): returns the membrane.
 
     A gained :class:`spikekit.nn.Synaptic` with ``reset="none"`` whose membrane (``output="membrane"``)

@@ -169,7 +169,7 @@ def LIFNode(
     surrogate_function: object = None,
     detach_reset: bool = False,
     step_mode: str = "m",
-    backend: str = "torch",
+    backend: str = "auto",
 ) -> snn.LIF | snn.PLIF:
     """``spikingjelly.activation_based.neuron.LIFNode`` as a spikekit neuron.
 
@@ -218,7 +218,7 @@ def IFNode(
     surrogate_function: object = None,
     detach_reset: bool = False,
     step_mode: str = "m",
-    backend: str = "torch",
+    backend: str = "auto",
 ) -> snn.IF:
     """``spikingjelly.activation_based.neuron.IFNode`` (``h = v + x``) as :class:`spikekit.nn.IF`.
 
@@ -242,7 +242,7 @@ def ParametricLIFNode(
     surrogate_function: object = None,
     detach_reset: bool = False,
     step_mode: str = "m",
-    backend: str = "torch",
+    backend: str = "auto",
 ) -> snn.PLIF:
     """``spikingjelly.activation_based.neuron.ParametricLIFNode`` as :class:`spikekit.nn.PLIF`.
 

@@ -64,7 +64,7 @@ class SeedSNN(nn.Module):
         spike: str = "graded",
         shift: float = -0.5,
         input: str = "materialized",
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         super().__init__()
         for name, value in (("n_in", n_in), ("hidden", hidden), ("n_out", n_out), ("steps", steps)):

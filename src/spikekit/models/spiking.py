@@ -57,10 +57,14 @@ class SpikingMLP(nn.Module):
         encoder: ``"direct"``, ``"poisson"`` or ``"flicker"`` for static images.
         readout: ``"membrane"`` (mean output membrane, no reset) or ``"rate"`` (output spike count).
         reset: the hidden layers' reset (``"zero"`` makes the model exportable to NIR).
+        backend: every neuron layer's multi-step engine (default ``"auto"``: the fastest proven equal to
+            the reference loop, see :class:`spikekit.nn.LIF`; ``"torch"``: the reference loop).
 
     Shape:
         ``[B, ...]`` images or a ``[T, B, ...]`` sequence -> logits ``[B, n_out]``.
     """
+
+    chunkable = ("hidden",)  # what ``checkpoint_every`` runs in checkpointed chunks of time
 
     def __init__(
         self,
@@ -75,6 +79,7 @@ class SpikingMLP(nn.Module):
         encoder: str = "direct",
         readout: str = "membrane",
         reset: str = "subtract",
+        backend: str = "auto",
     ) -> None:
         super().__init__()
         widths = [check_positive_int(n_in, "SpikingMLP: n_in")]
@@ -86,14 +91,14 @@ class SpikingMLP(nn.Module):
         for a, b in zip(widths[:-1], widths[1:], strict=True):
             layers += [
                 nn.Linear(a, b),
-                LIF(beta, threshold, reset, surrogate=surrogate, learn_beta=learn_beta),
+                LIF(beta, threshold, reset, surrogate=surrogate, learn_beta=learn_beta, backend=backend),
             ]
         # ``first`` before ``hidden`` so named_modules() lists each Linear before the neuron it drives
         self.first = layers[0] if layers else nn.Identity()
         self.hidden = nn.Sequential(*layers[1:]) if layers else nn.Identity()
         self.out = nn.Linear(widths[-1], check_positive_int(n_out, "SpikingMLP: n_out"))
         reset = "none" if readout == "membrane" else "subtract"
-        self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate)
+        self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate, backend=backend)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         n_in = self.out.in_features if isinstance(self.first, nn.Identity) else self.first.in_features
@@ -128,10 +133,13 @@ class SpikingCNN(nn.Module):
         dropout: dropout before each fully connected layer.
         reset: the hidden layers' reset; pool: ``"max"`` or ``"avg"``. NIR has no reset by subtraction
             and no max pooling of currents: ``reset="zero", pool="avg"`` makes the model exportable.
+        backend: as :class:`SpikingMLP`.
 
     Shape:
         ``[B, C, H, W]`` images or ``[T, B, C, H, W]`` frames -> logits ``[B, n_out]``.
     """
+
+    chunkable = ("body",)  # what ``checkpoint_every`` runs in checkpointed chunks of time
 
     def __init__(
         self,
@@ -150,6 +158,7 @@ class SpikingCNN(nn.Module):
         dropout: float = 0.0,
         reset: str = "subtract",
         pool: str = "max",
+        backend: str = "auto",
     ) -> None:
         super().__init__()
         self.steps = check_positive_int(steps, "SpikingCNN: steps")
@@ -164,14 +173,16 @@ class SpikingCNN(nn.Module):
             nn.BatchNorm2d(channels[0]),
             pooling(2),
         )
-        body: list[nn.Module] = [LIF(beta, threshold, reset, surrogate=surrogate, learn_beta=learn_beta)]
+        body: list[nn.Module] = [
+            LIF(beta, threshold, reset, surrogate=surrogate, learn_beta=learn_beta, backend=backend)
+        ]
         size //= 2
         for c_prev, c in zip(channels[:-1], channels[1:], strict=True):
             body += [
                 TimeDistributed(nn.Conv2d(c_prev, c, 3, padding=1, bias=False)),
                 TimeDistributed(nn.BatchNorm2d(c)),
                 TimeDistributed(pooling(2)),
-                LIF(beta, threshold, reset, surrogate=surrogate, learn_beta=learn_beta),
+                LIF(beta, threshold, reset, surrogate=surrogate, learn_beta=learn_beta, backend=backend),
             ]
             size //= 2
         if size < 1:
@@ -184,14 +195,14 @@ class SpikingCNN(nn.Module):
             body += [
                 nn.Dropout(dropout),
                 nn.Linear(features, hidden),
-                LIF(beta, threshold, reset, surrogate=surrogate),
+                LIF(beta, threshold, reset, surrogate=surrogate, backend=backend),
             ]
             features = hidden
         body.append(nn.Dropout(dropout))
         self.body = nn.Sequential(*body)
         self.out = nn.Linear(features, check_positive_int(n_out, "SpikingCNN: n_out"))
         reset = "none" if readout == "membrane" else "subtract"
-        self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate)
+        self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate, backend=backend)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         cur = _encode(self.first, images, self.steps, self.encoder, static_dims=4)
@@ -209,10 +220,13 @@ class SpikingRNN(nn.Module):
         all_to_all: dense recurrent weight (else one-to-one).
         beta, threshold, surrogate: the recurrent layer's LIF parameters.
         readout: ``"membrane"`` or ``"rate"`` as :class:`SpikingMLP`.
+        backend: as :class:`SpikingMLP`.
 
     Shape:
         ``[T, B, n_in]`` (or ``[T, B, ...]`` with ``n_in`` values per step) -> logits ``[B, n_out]``.
     """
+
+    chunkable = ("rlif",)  # what ``checkpoint_every`` runs in checkpointed chunks of time
 
     def __init__(
         self,
@@ -224,16 +238,17 @@ class SpikingRNN(nn.Module):
         threshold: float = 1.0,
         surrogate: Surrogate | None = None,
         readout: str = "membrane",
+        backend: str = "auto",
     ) -> None:
         super().__init__()
         self.readout = check_choice(readout, "SpikingRNN: readout", READOUTS)
         self.inp = nn.Linear(
             check_positive_int(n_in, "SpikingRNN: n_in"), check_positive_int(hidden, "hidden")
         )
-        self.rlif = RLIF(hidden, beta, threshold, all_to_all=all_to_all, surrogate=surrogate)
+        self.rlif = RLIF(hidden, beta, threshold, all_to_all=all_to_all, surrogate=surrogate, backend=backend)
         self.out = nn.Linear(hidden, check_positive_int(n_out, "SpikingRNN: n_out"))
         reset = "none" if readout == "membrane" else "subtract"
-        self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate)
+        self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate, backend=backend)
 
     def forward(self, seq: torch.Tensor) -> torch.Tensor:
         if seq.dim() < 3 or seq.shape[2:].numel() != self.inp.in_features:

@@ -71,7 +71,7 @@ class LinearLIF(nn.Module):
         learn_beta: bool = False,
         learn_threshold: bool = False,
         shape: Shape = None,
-        backend: str = "torch",
+        backend: str = "auto",
         memory: str = "fast",
     ) -> None:
         name = type(self).__name__

@@ -18,7 +18,7 @@ from .._checks import (
 )
 from .._registry import Registry
 from ..functional.spec import NeuronSpec
-from ..kernels import multistep, resolve_backend
+from ..kernels import engine_name, multistep, resolve_backend
 from ..surrogate import Surrogate, atan, check_surrogate
 
 Recorder = Callable[[torch.Tensor, torch.Tensor], None]
@@ -52,7 +52,7 @@ class Neuron(nn.Module):
             cls.core_step = staticmethod(spec.step)
             NEURONS.register(spec.name, cls)
 
-    def __init__(self, backend: str = "torch") -> None:
+    def __init__(self, backend: str = "auto") -> None:
         super().__init__()
         resolve_backend(backend, type(self).core_step)
         self.backend = backend
@@ -204,8 +204,38 @@ class Neuron(nn.Module):
             rec(out.unsqueeze(0), v.unsqueeze(0))
         return out, state
 
+    def engine(self, x: torch.Tensor | None = None) -> str:
+        """What a call on ``x`` runs (``None``: an input on this module's device, in its dtype).
+
+        ``"fused:cpp"`` (the C++ engine), ``"fused:torch"`` (the fused algorithm in PyTorch operations,
+        e.g. for a user-defined surrogate), ``"triton"``, or ``"reference"`` (the loop over the functional
+        core: ``backend="torch"``, a neuron or configuration no fast engine supports, or under
+        ``torch.compile``, which compiles that loop). ``backend="auto"`` takes the first of these that
+        supports the call; every one gives the reference loop's spikes (tested).
+        """
+        if x is None:
+            ref = next((t for t in (*self.parameters(), *self.buffers()) if t.is_floating_point()), None)
+            dtype = ref.dtype if ref is not None else torch.get_default_dtype()
+            x = torch.zeros(1, 1, dtype=dtype, device=ref.device if ref is not None else "cpu")
+        step = type(self).core_step
+        backend = resolve_backend(self.backend, step, x.device)
+        if backend == "torch":
+            return "reference"
+        name = engine_name(step, x, self.params(), backend)
+        return name if name in ("reference", "triton") else f"fused:{name}"
+
     def extra_repr(self) -> str:
-        return f"{self._describe()}, backend={self.backend!r}"
+        backend = repr(self.backend)
+        if self.backend == "auto":
+            try:
+                backend += f" -> {self.engine()}"
+            except (
+                RuntimeError,
+                ValueError,
+                TypeError,
+            ):  # e.g. parameters on 'meta': say only what was asked
+                pass
+        return f"{self._describe()}, backend={backend}"
 
     def _describe(self) -> str:
         p = self.params()

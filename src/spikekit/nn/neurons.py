@@ -56,7 +56,9 @@ class IF(Neuron):
             docs/conventions.md).
         learn_threshold: make the threshold a Parameter.
         shape: ``None`` for one value shared by all neurons, or the per-neuron shape (e.g. ``N``).
-        backend: multi-step backend (``"torch"`` or ``"auto"``).
+        backend: multi-step engine: ``"auto"`` (the default: the fastest engine proven equal to the
+            functional core for this neuron, device and dtype; see :meth:`~spikekit.nn.Neuron.engine`),
+            ``"fused"``, ``"triton"`` or ``"torch"`` (the reference loop).
     """
 
     spec = F.lif.IF_SPEC
@@ -69,7 +71,7 @@ class IF(Neuron):
         detach_reset: bool = True,
         learn_threshold: bool = False,
         shape: Shape = None,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         super().__init__(backend)
         self._scalar("threshold", threshold, learn_threshold, _shape(shape))
@@ -107,7 +109,7 @@ class LIF(Neuron):
         learn_beta: bool = False,
         learn_threshold: bool = False,
         shape: Shape = None,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         super().__init__(backend)
         self._scalar("beta", beta, learn_beta, _shape(shape))
@@ -143,7 +145,7 @@ class PLIF(Neuron):
         decay_input: bool = True,
         learn_threshold: bool = False,
         shape: Shape = None,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         super().__init__(backend)
         if isinstance(init_tau, bool) or not isinstance(init_tau, (int, float)) or not init_tau > 1:
@@ -190,7 +192,7 @@ class ALIF(Neuron):
         learn_beta: bool = False,
         learn_threshold: bool = False,
         shape: Shape = None,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         super().__init__(backend)
         shp = _shape(shape)
@@ -231,7 +233,7 @@ class Synaptic(Neuron):
         learn_beta: bool = False,
         learn_threshold: bool = False,
         shape: Shape = None,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         super().__init__(backend)
         shp = _shape(shape)
@@ -274,7 +276,7 @@ class RLIF(Neuron):
         detach_reset: bool = True,
         learn_beta: bool = False,
         learn_threshold: bool = False,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         super().__init__(backend)
         if isinstance(size, bool) or not isinstance(size, int) or size <= 0:
@@ -313,7 +315,7 @@ class RefractoryLIF(Neuron):
         spike: ``"graded"`` (as the code ran) or ``"binary"`` (Heaviside with ``surrogate``).
         surrogate: used only for ``spike="binary"``.
         learn_threshold: make the threshold a Parameter.
-        backend: multi-step backend.
+        backend: as :class:`IF`.
     """
 
     spec = F.refractory.SPEC
@@ -327,7 +329,7 @@ class RefractoryLIF(Neuron):
         spike: str = "graded",
         surrogate: Surrogate | None = None,
         learn_threshold: bool = False,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         super().__init__(backend)
         self._scalar("decay", decay, False, None)
@@ -366,7 +368,7 @@ class SRM(Neuron):
         detach_reset: bool = True,
         learn_threshold: bool = False,
         shape: Shape = None,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         super().__init__(backend)
         self.tau_m, self.tau_s, self.tau_r = tau_m, tau_s, tau_r
@@ -427,7 +429,7 @@ class Izhikevich(Neuron):
         learn_c: bool = False,
         learn_d: bool = False,
         shape: Shape = None,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         super().__init__(backend)
         if preset not in self.PRESETS:
@@ -503,7 +505,7 @@ class AdEx(Neuron):
         learn_a: bool = False,
         learn_b: bool = False,
         shape: Shape = None,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         super().__init__(backend)
         shp = _shape(shape)
@@ -578,7 +580,7 @@ class Alpha(Neuron):
         learn_beta: bool = False,
         learn_threshold: bool = False,
         shape: Shape = None,
-        backend: str = "torch",
+        backend: str = "auto",
     ) -> None:
         super().__init__(backend)
         shp = _shape(shape)
