@@ -16,8 +16,9 @@ reaches", next to the published ones.
     each with probability 0.2 per slot, the last slot always a recall; 2,000 train / 500 test sequences).
     Two recurrent networks of 100 neurons with a leaky (non-spiking) readout, per-step cross-entropy on the
     recall steps only (``recall_mask``), Adam 3e-3 cosine-annealed, batch 64, gradient norm clipped at 1:
-    an LSNN (Bellec et al. 2018: 50 LIF + 50 ALIF neurons, dense recurrence, rho = exp(-1/100), a spike
-    raising the threshold by 0.9; built from ``sk.functional.alif_step``) and an RLIF network
+    an LSNN (``sk.models.LSNN``, Bellec et al. 2018: 50 LIF + 50 ALIF neurons, dense recurrence, rho =
+    exp(-1/100), a spike raising the threshold by 0.9; built from ``sk.functional.alif_step``; trained on
+    its per-step readout ``LSNN.per_step``) and an RLIF network
     (``sk.nn.RLIF``, no adaptation), both with the dampened surrogate ``atan(0.6)`` (peak 0.3, as Bellec et
     al.'s gamma = 0.3; with ``atan(2)`` training collapsed repeatedly). Accuracy = share of
     recalls whose answer (readout averaged over the recall slot) is right; "solved" = >= 95 % on the test
@@ -39,7 +40,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import platform
 import statistics
@@ -150,53 +150,6 @@ def run_yin_yang(args, out: dict) -> None:
 
 
 # --------------------------------------------------------------------------------------- store-recall
-class LSNN(nn.Module):
-    """Bellec et al. 2018's LSNN: LIF and ALIF neurons with dense recurrence, a leaky readout per step."""
-
-    def __init__(
-        self,
-        n_in: int,
-        n_lif: int = 50,
-        n_alif: int = 50,
-        n_out: int = 2,
-        *,
-        beta: float = 0.95,
-        rho: float = math.exp(-1 / 100),
-        jump: float = 0.9,
-        kappa: float = 0.9,
-        surrogate: sk.surrogate.Surrogate | None = None,
-    ) -> None:
-        super().__init__()
-        n = n_lif + n_alif
-        self.inp = nn.Linear(n_in, n, bias=False)
-        self.rec = nn.Linear(n, n, bias=False)
-        with torch.no_grad():
-            self.rec.weight.fill_diagonal_(0.0)
-        self.out = nn.Linear(n, n_out)
-        adapt = torch.cat([torch.zeros(n_lif), torch.full((n_alif,), jump / (1 - rho))])
-        self.register_buffer("adapt", adapt)
-        self.beta, self.rho, self.kappa, self.n = beta, rho, kappa, n
-        self.surrogate = surrogate or sk.surrogate.atan(2.0)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``[T, B, C]`` -> per-step logits ``[T, B, n_out]``."""
-        params = sk.functional.ALIFParams(
-            beta=self.beta, rho=self.rho, adapt=self.adapt, threshold=1.0, surrogate=self.surrogate
-        )
-        batch = x.shape[1]
-        state = sk.functional.ALIFState(x.new_zeros(batch, self.n), x.new_zeros(batch, self.n))
-        s = x.new_zeros(batch, self.n)
-        y = x.new_zeros(batch, self.out.out_features)
-        drive = self.inp(x)  # [T, B, n]
-        rec = self.rec.weight * (1 - torch.eye(self.n, device=x.device))  # no self-connections
-        outs = []
-        for t in range(x.shape[0]):
-            s, _, state = sk.functional.alif_step(drive[t] + s @ rec.T, state, params)
-            y = self.kappa * y + self.out(s)
-            outs.append(y)
-        return torch.stack(outs)
-
-
 class RLIFNet(nn.Module):
     """``Linear -> sk.nn.RLIF`` (dense recurrence, no adaptation) ``-> Linear ->`` a leaky readout."""
 
@@ -215,8 +168,11 @@ class RLIFNet(nn.Module):
         self.out = nn.Linear(n, n_out)
         self.readout = sk.nn.LIF(beta=kappa, reset="none")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def per_step(self, x: torch.Tensor) -> torch.Tensor:
+        """``[T, B, C]`` -> the readout of every step ``[T, B, n_out]`` (as ``sk.models.LSNN.per_step``)."""
         return self.readout.trace(self.out(self.rlif(self.inp(x))))[1]
+
+    forward = per_step
 
 
 def recall_accuracy(model: nn.Module, ds: syn.SyntheticDataset, batch: int = 250) -> float:
@@ -226,7 +182,7 @@ def recall_accuracy(model: nn.Module, ds: syn.SyntheticDataset, batch: int = 250
     with torch.no_grad():
         for i in range(0, len(ds), batch):
             x = ds.time_first(ds.inputs[i : i + batch])
-            logits = model(x)  # [T, B, 2]
+            logits = model.per_step(x)  # [T, B, 2]
             T, B, C = logits.shape
             per_slot = logits.reshape(T // slot_steps, slot_steps, B, C).mean(1)  # [slots, B, C]
             answers = ds.step_targets[i : i + batch].reshape(B, -1, slot_steps)[:, :, 0].T  # [slots, B]
@@ -253,7 +209,7 @@ def train_store_recall(
             x = train.time_first(train.inputs[idx])
             target = train.step_targets[idx].T  # [T, B]
             mask = target >= 0
-            logits = model(x)
+            logits = model.per_step(x)
             loss = nn.functional.cross_entropy(logits[mask], target[mask])
             opt.zero_grad()
             loss.backward()
@@ -283,7 +239,7 @@ def run_store_recall(args, out: dict) -> None:
     # of both networks kept collapsing (loss jumps) in a first run
     sur = sk.surrogate.atan(0.6)
     for name, make in (
-        ("LSNN (50 LIF + 50 ALIF, recurrent)", lambda: LSNN(n_in, surrogate=sur)),
+        ("LSNN (50 LIF + 50 ALIF, recurrent)", lambda: sk.models.LSNN(n_in, n_out=2, surrogate=sur)),
         ("RLIF (100)", lambda: RLIFNet(n_in, surrogate=sur)),
     ):
         results[name] = []

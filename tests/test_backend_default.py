@@ -55,6 +55,7 @@ def test_default_lif_runs_cpp_and_equals_the_reference_loop():
         (lambda: sk.models.SpikingMLP(hidden=(32, 16)), torch.rand(8, 784)),
         (lambda: sk.models.SpikingCNN(channels=(4, 8), hidden=16), torch.rand(4, 1, 28, 28)),
         (lambda: sk.models.SpikingRNN(n_in=12, hidden=16, all_to_all=False), torch.rand(10, 4, 12)),
+        (lambda: sk.models.SpikingRNN(n_in=12, hidden=16, all_to_all=True), torch.rand(10, 4, 12)),
         (lambda: sk.models.SeedSNN(n_in=784, hidden=32), torch.rand(4, 784)),
     ],
 )

@@ -157,6 +157,7 @@ def _models():
             torch.rand(2, 1, 4, 4),
         ),
         "spiking-rnn": (lambda: build("spiking-rnn", (6,), 3, hidden=5), torch.rand(2, 2, 6)),
+        "lsnn": (lambda: build("lsnn", (6,), 3, n_lif=3, n_alif=2), torch.rand(2, 2, 6)),
     }
 
 

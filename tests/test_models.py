@@ -140,6 +140,7 @@ def test_models_registry_holds_factories_with_metadata():
         "spiking-mlp",
         "spiking-cnn",
         "spiking-rnn",
+        "lsnn",
         "diehl-cook",
     ]
     m = models["Spiking_MLP"](input_shape=(1, 8, 8), num_classes=10, steps=3)

@@ -20,12 +20,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "spikekit train --model spiking-mlp --out runs/mlp --epochs 30 --resume   # continue a run",
         "torchrun --nproc_per_node 4 -m spikekit train --model spiking-cnn --dataset mnist --out runs/ddp",
         "spikekit train --model spiking-mlp --out runs/mlp > train.log 2>&1   # one line per epoch",
+        "spikekit train --dataset randman --out runs/randman   # the dataset's default model",
+        "spikekit train --model lsnn --dataset store-recall --out runs/lsnn",
         "spikekit train --model spiking-mlp --steps 1000 --checkpoint-every 50   # long sequences",
     )
     p.add_argument(
         "--model",
-        required=True,
-        help="seed-snn | seed-ann | spiking-mlp | spiking-cnn | spiking-rnn (events)",
+        default=None,
+        help="seed-snn | seed-ann | spiking-mlp | spiking-cnn | spiking-rnn (events) | lsnn (default: the "
+        "dataset's model for yin-yang, store-recall and randman; required for the others)",
     )
     _common.add_data_args(p)
     _common.add_train_args(p)
@@ -68,6 +71,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace, distributed: Any) -> int:
+    if args.model is None:
+        from .recipes import default_model
+
+        args.model = default_model(args.dataset)
+        if args.model is None:
+            raise _common.UsageError(f"give --model: the dataset {args.dataset!r} has no default model")
     if not distributed.is_main():
         args.no_progress = True  # progress bars, tables and --json come from rank 0 only
     # One process per machine (local rank 0) loads first, so downloads and caches are not raced.

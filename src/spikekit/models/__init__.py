@@ -1,5 +1,6 @@
-"""Reference models: the original experiment's SNN and ANN, spiking MLP, CNN and RNN, Diehl & Cook's
-STDP network, and :data:`MODELS`, a registry of model factories by name.
+"""Reference models: the original experiment's SNN and ANN, spiking MLP, CNN and RNN, Bellec et al.'s
+LSNN (recurrent LIF + ALIF), Diehl & Cook's STDP network, and :data:`MODELS`, a registry of model
+factories by name.
 
 ``DiehlCook`` is loaded on first use (it needs :mod:`spikekit.learning`), so ``import spikekit.models``
 does not load the learning rules.
@@ -10,6 +11,7 @@ Every model here remembers its constructor arguments (``model.init_config``), so
 
 from typing import Any
 
+from .lsnn import LSNN, LSNNTrace
 from .registry import (
     MODELS,
     accepts,
@@ -29,6 +31,8 @@ __all__ = [
     "SpikingMLP",
     "SpikingCNN",
     "SpikingRNN",
+    "LSNN",
+    "LSNNTrace",
     "DiehlCook",
     "DiehlCookParams",
     "MODELS",

@@ -25,6 +25,7 @@ from torch import nn
 
 from .._registry import Registry
 from ._config import init_config, unplain
+from .lsnn import LSNN
 from .seed import SeedANN, SeedSNN
 from .spiking import SpikingCNN, SpikingMLP, SpikingRNN
 
@@ -86,6 +87,16 @@ def spiking_cnn(input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -
 )
 def spiking_rnn(input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> SpikingRNN:
     return SpikingRNN(n_in=_flat(input_shape), n_out=num_classes, **kwargs)
+
+
+@MODELS.register(
+    "lsnn",
+    kind="supervised",
+    cls=LSNN,
+    help="LSNN (Bellec et al. 2018): recurrent LIF + adaptive-threshold ALIF neurons, leaky readout",
+)
+def lsnn(input_shape: tuple[int, ...], num_classes: int, **kwargs: Any) -> LSNN:
+    return LSNN(n_in=_flat(input_shape), n_out=num_classes, **kwargs)
 
 
 @MODELS.register(

@@ -8,6 +8,7 @@ that is already a sequence ``[T, B, ...]`` (event frames) is used as is.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import torch
@@ -38,6 +39,15 @@ def _encode(
     return TimeDistributed(first)(x_t)
 
 
+def _scale_input(layer: nn.Linear, gain: float, owner: str) -> None:
+    """Multiply ``layer``'s weight (not its bias) by ``gain``, a finite number > 0, in place."""
+    if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not math.isfinite(gain) or gain <= 0:
+        raise ValueError(f"{owner}: input_gain must be a finite number > 0, got {gain!r}")
+    if gain != 1.0:
+        with torch.no_grad():
+            layer.weight.mul_(float(gain))
+
+
 def _readout(out_lif: LIF, cur: torch.Tensor, readout: str) -> torch.Tensor:
     if readout == "membrane":
         return out_lif.trace(cur)[1].mean(0)
@@ -59,6 +69,8 @@ class SpikingMLP(nn.Module):
         reset: the hidden layers' reset (``"zero"`` makes the model exportable to NIR).
         backend: every neuron layer's multi-step engine (default ``"auto"``: the fastest proven equal to
             the reference loop, see :class:`spikekit.nn.LIF`; ``"torch"``: the reference loop).
+        input_gain: multiplies the first layer's weights (not its bias) at initialisation: sparse spike
+            inputs such as Randman's one spike per channel need about 5 to make the first layer fire.
 
     Shape:
         ``[B, ...]`` images or a ``[T, B, ...]`` sequence -> logits ``[B, n_out]``.
@@ -80,6 +92,7 @@ class SpikingMLP(nn.Module):
         readout: str = "membrane",
         reset: str = "subtract",
         backend: str = "auto",
+        input_gain: float = 1.0,
     ) -> None:
         super().__init__()
         widths = [check_positive_int(n_in, "SpikingMLP: n_in")]
@@ -99,6 +112,7 @@ class SpikingMLP(nn.Module):
         self.out = nn.Linear(widths[-1], check_positive_int(n_out, "SpikingMLP: n_out"))
         reset = "none" if readout == "membrane" else "subtract"
         self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate, backend=backend)
+        _scale_input(self.first if layers else self.out, input_gain, "SpikingMLP")
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         n_in = self.out.in_features if isinstance(self.first, nn.Identity) else self.first.in_features
@@ -221,6 +235,7 @@ class SpikingRNN(nn.Module):
         beta, threshold, surrogate: the recurrent layer's LIF parameters.
         readout: ``"membrane"`` or ``"rate"`` as :class:`SpikingMLP`.
         backend: as :class:`SpikingMLP`.
+        input_gain: multiplies the input weights at initialisation, as :class:`SpikingMLP`.
 
     Shape:
         ``[T, B, n_in]`` (or ``[T, B, ...]`` with ``n_in`` values per step) -> logits ``[B, n_out]``.
@@ -239,6 +254,7 @@ class SpikingRNN(nn.Module):
         surrogate: Surrogate | None = None,
         readout: str = "membrane",
         backend: str = "auto",
+        input_gain: float = 1.0,
     ) -> None:
         super().__init__()
         self.readout = check_choice(readout, "SpikingRNN: readout", READOUTS)
@@ -249,6 +265,7 @@ class SpikingRNN(nn.Module):
         self.out = nn.Linear(hidden, check_positive_int(n_out, "SpikingRNN: n_out"))
         reset = "none" if readout == "membrane" else "subtract"
         self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate, backend=backend)
+        _scale_input(self.inp, input_gain, "SpikingRNN")
 
     def forward(self, seq: torch.Tensor) -> torch.Tensor:
         if seq.dim() < 3 or seq.shape[2:].numel() != self.inp.in_features:

@@ -214,15 +214,23 @@ class Neuron(nn.Module):
         supports the call; every one gives the reference loop's spikes (tested).
         """
         if x is None:
-            ref = next((t for t in (*self.parameters(), *self.buffers()) if t.is_floating_point()), None)
+            tensors = [t for t in (*self.parameters(), *self.buffers()) if t.is_floating_point()]
+            ref = tensors[0] if tensors else None
             dtype = ref.dtype if ref is not None else torch.get_default_dtype()
-            x = torch.zeros(1, 1, dtype=dtype, device=ref.device if ref is not None else "cpu")
+            device = ref.device if ref is not None else "cpu"
+            x = torch.zeros(1, *self._step_shape(), dtype=dtype, device=device)
         step = type(self).core_step
         backend = resolve_backend(self.backend, step, x.device)
         if backend == "torch":
             return "reference"
         name = engine_name(step, x, self.params(), backend)
         return name if name in ("reference", "triton") else f"fused:{name}"
+
+    def _step_shape(self) -> tuple[int, ...]:
+        """The shape of one sample's step that :meth:`engine` asks about: a per-neuron parameter's shape
+        (the first one), else one neuron."""
+        shaped = [t for t in (*self.parameters(), *self.buffers()) if t.is_floating_point() and t.dim() > 0]
+        return tuple(shaped[0].shape) if shaped else (1,)
 
     def extra_repr(self) -> str:
         backend = repr(self.backend)

@@ -294,6 +294,9 @@ class RLIF(Neuron):
             self.weight, self.beta, self.threshold, self.reset, self.surrogate, self.detach_reset
         )
 
+    def _step_shape(self) -> tuple[int, ...]:
+        return (self.weight.shape[0],)
+
     def _describe(self) -> str:
         kind = "dense" if self.weight.dim() == 2 else "one-to-one"
         return f"size={self.weight.shape[0]}, {kind}, beta={self.beta.item():.4g}, reset={self.reset}"
