@@ -4,8 +4,11 @@ For each neuron of ``sk.nn.NEURONS`` (RLIF twice: one-to-one and dense), one tra
 backward of ``Linear(N, N)`` followed by the neuron, at ``T x B x N`` (default 100 x 16 x 512), with
 ``backend="torch"`` (the reference loop) and ``backend="fused"``. Both backends are timed in the same
 process, interleaved, ``--reps`` times; the table gives medians and the ratio reference / fused (above 1:
-fused is faster). The neuron alone (its input precomputed) is timed the same way. Neurons without a fused
-engine get their reference time only. Also checks, once per neuron, that both give the same spikes.
+fused is faster). The neuron alone (its input precomputed) is timed the same way. Every neuron whose spec
+names a fused family gets a row with the engine that ran it (``cpp``, or ``reference`` where the C++
+engine does not apply): since issue 16 that is every neuron, Izhikevich, AdEx, Alpha and the dense RLIF
+included; a neuron without one gets its reference time only. Also checks, once per neuron, that both give
+the same spikes.
 
 On a loaded machine, more threads than free cores hurt the fused engines most: each call is one parallel
 region, and its end waits for a thread the scheduler may have parked (tens of ms), while the reference
@@ -13,6 +16,7 @@ loop's per-step ops are too small to use threads at all. ``--threads 2 1`` measu
 the load average of each run.
 
     python benchmarks/fused_all.py --threads 2 1 --json benchmarks/results/fused_all.json
+    python benchmarks/fused_all.py --threads 1 --only RLIF --features 256 --batch 32   # issue 16's dense case
     python benchmarks/fused_all.py --quick        # a smoke run (T = 10, 2 repetitions)
 """
 

@@ -243,24 +243,31 @@ def test_no_grad_needs_no_graph_and_gives_the_same_spikes():
 
 def test_backend_selection():
     assert sk.kernels.resolve_backend("auto", F.lif_step, "cpu") == "fused"
-    assert sk.kernels.resolve_backend("auto", F.izhikevich_step, "cpu") == "torch"
-    assert sk.kernels.available_backends(F.izhikevich_step, "cpu") == ["torch"]
+    assert sk.kernels.resolve_backend("auto", F.izhikevich_step, "cpu") == "fused"
+    assert sk.kernels.available_backends(F.izhikevich_step, "cpu") == ["fused", "torch"]
     assert all(dispatch.supports(s) for s in (F.if_step, F.lif_step, F.plif_step, F.refractory_step))
     assert all(dispatch.supports(s) for s in (F.alif_step, F.synaptic_step, F.rlif_step, F.srm_step))
+    assert all(dispatch.supports(s) for s in (F.izhikevich_step, F.adex_step, F.alpha_step))
     x = sample(torch.float32)
     out, _, _ = sk.kernels.multistep(F.lif_step, x, F.lif_init(x[0]), F.LIFParams(), backend="auto")
     assert torch.equal(out, sk.kernels.multistep(F.lif_step, x, F.lif_init(x[0]), F.LIFParams())[0])
 
 
+def bare_step(x, state, params):  # a step no spec registers: the reference loop only
+    return F.lif_step(x, state, params)
+
+
 def test_unavailable_backend_raises_naming_the_available_ones(monkeypatch):
     x = sample(torch.float32)
-    params = F.IzhikevichParams()
-    state = F.izhikevich_init(x[0], params)
-    with pytest.raises(RuntimeError, match=r"backend 'fused' is not available for izhikevich_step on cpu; "):
-        sk.kernels.multistep(F.izhikevich_step, x, state, params, backend="fused")
+    state, params = F.lif_init(x[0]), F.LIFParams()
+    with pytest.raises(RuntimeError, match=r"backend 'fused' is not available for bare_step on cpu; "):
+        sk.kernels.multistep(bare_step, x, state, params, backend="fused")
     with pytest.raises(RuntimeError, match=r"available: \['torch'\]"):
-        sk.nn.Izhikevich(backend="fused")(x)
+        sk.kernels.multistep(bare_step, x, state, params, backend="fused")
     monkeypatch.delenv("TRITON_INTERPRET", raising=False)
+    if not torch.cuda.is_available():
+        with pytest.raises(RuntimeError, match=r"available: \['fused', 'torch'\]"):
+            sk.nn.Izhikevich(backend="triton")(x)
     if not torch.cuda.is_available():
         msg = r"backend 'triton' is not available .*available: \['fused', 'torch'\]"
         with pytest.raises(RuntimeError, match=msg):
@@ -464,9 +471,12 @@ def _variants(name: str) -> list[dict]:
     return out
 
 
+EXTRA = {"AdEx": {"dt": 1.0}}  # steps long enough for 16 of them to reach the cut-off
+
+
 def _build(name: str, features: int = 6, **kw):
     spec = SPECS[name]
-    kwargs = {**spec.example, **kw}
+    kwargs = {**spec.example, **EXTRA.get(name, {}), **kw}
     if "size" in kwargs:
         kwargs.update(size=features, all_to_all=kwargs.get("all_to_all", False))
     torch.manual_seed(5)  # the same random weights (RLIF) in every build
@@ -505,9 +515,10 @@ def _functional_run(name, kw, backend, x, dtype, w, state_seed=2):
     return out.detach(), v.detach(), [f.detach() for f in final], grads
 
 
-def _sample_for(name, dtype, steps=16):
-    scale = {"SRM": 2.0, "ALIF": 1.2}.get(name, 1.0)
-    return sample(torch.float64, steps=steps) * scale + (0.4 if name == "SRM" else 0.0)
+def _sample_for(name, dtype, steps=16, **kw):
+    scale = {"SRM": 2.0, "ALIF": 1.2, "Izhikevich": 15.0, "AdEx": 3.0}.get(name, 1.0)
+    bias = {"SRM": 0.4, "Izhikevich": 30.0, "AdEx": 4.0}.get(name, 0.0)
+    return sample(torch.float64, steps=steps, **kw) * scale + bias
 
 
 def _assert_family_same(name, kw, dtype, backend="fused", tol=None):
@@ -588,9 +599,22 @@ def test_where_the_cpp_engine_does_not_apply_fused_runs_the_reference_loop():
     # a per-neuron float64 parameter with float32 x: the core promotes op by op; the loop mirrors it
     p64 = F.ALIFParams(beta=torch.full((6,), 0.9, dtype=torch.float64))
     assert dispatch.engine_name(F.alif_step, x, p64, "fused") == "reference"
+    # a dt that needs a gradient (Izhikevich's engine gives none for dt / 2)
+    pdt = F.IzhikevichParams(dt=torch.tensor(0.5, requires_grad=True))
+    assert dispatch.engine_name(F.izhikevich_step, x, pdt, "fused") == "reference"
+    # dense RLIF: a strided weight is another GEMM; spikes of the state at an odd address another rounding
     dense = _build("RLIF", all_to_all=True, backend="fused")
-    assert dispatch.engine_name(F.rlif_step, x, dense.params(), "fused") == "reference"
-    assert torch.equal(dense(x), _build("RLIF", all_to_all=True)(x))
+    assert dispatch.engine_name(F.rlif_step, x, dense.params(), "fused") == "cpp"
+    strided = dataclasses.replace(dense.params(), weight=dense.weight.detach().t())
+    assert dispatch.engine_name(F.rlif_step, x, strided, "fused") == "reference"
+    spec = families.family_spec("rlif", dense.params(), x)
+    odd = torch.zeros(x[0].numel() + 1)[1:].view_as(x[0])
+    assert not families.native_ok(spec, x, (torch.zeros_like(x[0]), odd))
+    assert families.native_ok(spec, x, (torch.zeros_like(x[0]), torch.zeros_like(x[0])))
+    state = F.RLIFState(torch.zeros_like(x[0]), odd)
+    a = sk.kernels.multistep(F.rlif_step, x, state, strided, record_v=True)
+    b = sk.kernels.multistep(F.rlif_step, x, state, strided, record_v=True, backend="fused")
+    assert torch.equal(a[0], b[0]) and torch.equal(a[2], b[2])
     for params in (p, p64):
         state = F.ALIFState(torch.zeros_like(x[0]), torch.zeros_like(x[0]))
         a = sk.kernels.multistep(F.alif_step, x, state, params, record_v=True)
@@ -653,7 +677,7 @@ def test_raw_family_functions_bounds_check_their_tensors():
         ext.family_forward(0, x, [vec, torch.zeros(1)], [vec] * 5, 0)
     with pytest.raises(RuntimeError, match=msg + r"forward: family 0 needs 5 parameters, got 4"):
         ext.family_forward(0, x, [vec, vec], [vec] * 4, 0)
-    with pytest.raises(RuntimeError, match=msg + r"forward: family must be 0..3, got 7"):
+    with pytest.raises(RuntimeError, match=msg + r"forward: family must be 0..6, got 7"):
         ext.family_forward(7, x, [vec, vec], [vec] * 5, 0)
     with pytest.raises(RuntimeError, match=msg + r"forward: x must be float32 or float64"):
         ext.family_forward(1, x.bfloat16(), [vec, vec], [vec] * 3, 0)
@@ -675,3 +699,105 @@ def test_raw_family_functions_bounds_check_their_tensors():
         ext.family_backward(
             1, [x, x], [vec] * 2, [vec] * 3, None, None, [vec, torch.zeros(3)], 0, False, 0, 2.0
         )
+
+
+# --- the dense RLIF, and the newer families at sizes that split into several blocks (issue 16) -------------
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+@pytest.mark.parametrize(
+    "kw",
+    [{**kw, "all_to_all": True} for kw in _variants("RLIF")],
+    ids=lambda kw: "-".join(map(str, kw.values())),
+)
+def test_dense_rlif_equals_its_reference_loop(kw, dtype):
+    """The dense weight's GEMM is ATen's own, on a spike tensor allocated as the core's: spikes, membranes and
+    final states bit for bit, gradients (W included) to 1e-12 / 1e-5, every reset, detached or not."""
+    if not cpp.available():
+        pytest.skip("the C++ engine could not be built here")
+    m = _build("RLIF", **kw).to(dtype)
+    x = _sample_for("RLIF", dtype).to(dtype)
+    assert m.weight.dim() == 2 and dispatch.engine_name(F.rlif_step, x, m.params(), "fused") == "cpp"
+    _assert_family_same("RLIF", kw, dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+@pytest.mark.parametrize(
+    "name,kw",
+    [("Izhikevich", {}), ("AdEx", {"detach_reset": False}), ("Alpha", {"reset": "subtract"}),
+     ("RLIF", {"all_to_all": True})],
+    ids=["Izhikevich", "AdEx", "Alpha", "RLIF-dense"],
+)  # fmt: skip
+def test_newer_engines_equal_the_loop_over_many_blocks(name, kw, dtype):
+    """8 x 350 neurons (above the engine's 2048 per thread: several blocks, and AdEx's ``torch.exp`` over
+    each block's chunk) for 40 steps: bit for bit, and the input's gradient to 1e-12 / 1e-5."""
+    if not cpp.available():
+        pytest.skip("the C++ engine could not be built here")
+    features = 350
+    m = _build(name, features=features, **kw).to(dtype)
+    spec, params = SPECS[name], m.params()
+    x = _sample_for(name, dtype, steps=40, batch=8, features=features).to(dtype)
+    assert dispatch.engine_name(spec.step, x, params, "fused") == "cpp"
+    w = weights(x)
+    runs = []
+    for backend in ("torch", "fused"):
+        xx = x.clone().requires_grad_(True)
+        out, final, v = sk.kernels.multistep(
+            spec.step, xx, m.init_state(x[0]), params, record_v=True, backend=backend
+        )
+        (gx,) = torch.autograd.grad((out * w[0].to(dtype)).sum() + (v * w[1].to(dtype)).sum(), [xx])
+        runs.append((out.detach(), v.detach(), [f.detach() for f in final], gx))
+    (s0, v0, f0, g0), (s1, v1, f1, g1) = runs
+    assert 0 < s0.sum() < s0.numel()
+    assert torch.equal(s0, s1) and torch.equal(v0, v1)
+    assert all(torch.equal(a, b) for a, b in zip(f0, f1, strict=True))
+    assert rel(g1, g0) <= {torch.float64: 1e-12, torch.float32: 1e-5}[dtype]
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
+def test_newer_families_with_python_number_parameters(dtype):
+    """The functional API's Python floats (cast as PyTorch casts a scalar, derived ones such as ``dt * a``,
+    ``-g_L``, ``g_L * delta_T`` and ``tau_alpha`` computed as the core computes them): bit for bit."""
+    if not cpp.available():
+        pytest.skip("the C++ engine could not be built here")
+    cases = [
+        (
+            "Izhikevich",
+            F.IzhikevichParams(a=0.021, b=0.19, c=-64.9, d=7.9, v_peak=30.1, dt=0.9, v_scale=99.9),
+        ),
+        ("AdEx", F.AdExParams(dt=0.7, v_scale=29.9)),
+        ("Alpha", F.AlphaParams(alpha=0.9, beta=0.7, threshold=0.7, reset="subtract")),
+    ]
+    for name, params in cases:
+        x = _sample_for(name, dtype, steps=30).to(dtype)
+        state = _build(name).to(dtype).init_state(x[0])
+        step = SPECS[name].step
+        assert dispatch.engine_name(step, x, params, "fused") == "cpp"
+        a = sk.kernels.multistep(step, x, state, params, record_v=True)
+        b = sk.kernels.multistep(step, x, state, params, record_v=True, backend="fused")
+        assert a[0].sum() > 0, name
+        assert torch.equal(a[0], b[0]) and torch.equal(a[2], b[2]), name
+        assert all(torch.equal(p, q) for p, q in zip(a[1], b[1], strict=True)), name
+
+
+def test_dense_rlif_engine_checks_its_tensors():
+    ext, t, n = _raw(), 4, 3
+    x, vec, w = torch.rand(t, 2 * n), torch.zeros(2 * n), torch.zeros(n, n)
+    with pytest.raises(
+        ValueError, match=r"cpp.rlif_dense_forward: x's 6 neurons are not a multiple of N = 4"
+    ):
+        cpp.family_forward("rlif_dense", x, [vec, vec], [torch.zeros(4, 4), vec, vec], "subtract")
+    with pytest.raises(TypeError, match=r"cpp.rlif_dense_forward: params\[0\] \(W\) must be a contiguous"):
+        cpp.family_forward("rlif_dense", x, [vec, vec], [w.double(), vec, vec], "subtract")
+    with pytest.raises(ValueError, match=r"needs 1 saved sequence and 2 state gradients"):
+        spec = families.family_spec("rlif", F.RLIFParams(weight=w), x)
+        cpp.family_backward("rlif_dense", [x, x], [vec, vec], [w, vec, vec], spec, None, None, [vec, vec])
+    msg = r"spikekit C\+\+ engine rlif_dense_"
+    with pytest.raises(RuntimeError, match=msg + r"forward: W must be \[N, N\] with N dividing M = 6"):
+        ext.rlif_dense_forward(x, vec, vec, torch.zeros(4, 4), vec, vec, 0)
+    with pytest.raises(RuntimeError, match=msg + r"forward: W must be a contiguous CPU tensor"):
+        ext.rlif_dense_forward(x, vec, vec, torch.zeros(n, 2 * n)[:, :n], vec, vec, 0)
+    with pytest.raises(RuntimeError, match=msg + r"forward: state must hold M = 6"):
+        ext.rlif_dense_forward(x, torch.zeros(5), vec, w, vec, vec, 0)
+    with pytest.raises(RuntimeError, match=msg + r"backward: gout must be \[T, M\]"):
+        ext.rlif_dense_backward(x, vec, vec, w, vec, vec, torch.rand(2, 6), None, vec, vec, 0, False, 0, 2.0)
+    with pytest.raises(RuntimeError, match=msg + r"backward: gstate must hold M = 6"):
+        ext.rlif_dense_backward(x, vec, vec, w, vec, vec, None, None, torch.zeros(2), vec, 0, False, 0, 2.0)

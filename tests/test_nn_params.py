@@ -87,8 +87,11 @@ def test_other_bad_parameters():
 def test_auto_backend_says_which_in_repr():
     assert "backend='auto'" in repr(sk.nn.LIF(backend="auto"))
     assert sk.kernels.resolve_backend("auto") == sk.kernels.available_backends()[0]
-    with pytest.raises(RuntimeError, match=r"backend 'fused' is not available for izhikevich_step"):
-        sk.nn.Izhikevich(backend="fused")
+    assert "backend='auto' -> fused:cpp" in repr(sk.nn.Izhikevich()) or not sk.kernels.cpp.available()
+    delayed = sk.compat.snntorch.DelayedLeaky  # no fused engine: its step is snnTorch's delayed reset
+    with pytest.raises(RuntimeError, match=r"backend 'fused' is not available for leaky_step"):
+        sk.kernels.resolve_backend("fused", delayed.core_step)
+    assert sk.kernels.resolve_backend("auto", delayed.core_step) == "torch"
 
 
 def test_time_distributed_equals_a_loop_over_time():

@@ -123,5 +123,6 @@ SPEC = register(
         decay=lambda p: torch.exp(-float(p.dt) * f64(p.g_L) / f64(p.C)),
         nir_reason="its membrane has an exponential spike-initiation term and an adaptation current that "
         "jumps at each spike; NIR's neurons are linear (leaky or current-based) integrators",
+        fused="adex",
     )
 )

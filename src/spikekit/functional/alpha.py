@@ -121,5 +121,6 @@ SPEC = register(
         nir_reason="its membrane is tau_alpha (exc + inh), the difference of two currents fed the same "
         "input, and it resets the currents one step after the spike; NIR's CubaLIF integrates one "
         "current into a leaky membrane and resets the membrane",
+        fused="alpha",
     )
 )

@@ -150,5 +150,6 @@ SPEC = register(
         decay=_decay,
         nir_reason="its membrane is quadratic in v with a second (recovery) variable that jumps at each "
         "spike; NIR's neurons are linear (leaky or current-based) integrators",
+        fused="izhikevich",
     )
 )

@@ -87,16 +87,18 @@ class NeuronSpec:
         loihi: whether it is Loihi's current-based LIF (CUBA) neuron, which a Loihi chip runs with
             ``reset="zero"``; :func:`spikekit.interop.loihi_check` reports every other neuron.
         fused: the fused engines' family for it (``"lif"``, ``"refractory"``, ``"alif"``, ``"synaptic"``,
-            ``"rlif"``, ``"srm"``), ``None`` for none: then ``backend="auto"`` resolves to the reference
-            loop (``"torch"``) and ``"fused"`` / ``"triton"`` are refused (``"triton"`` runs ``"lif"`` and
-            ``"refractory"`` only). A family is a kernel of :mod:`spikekit.kernels`, not a neuron: ``"lif"``
-            means ``h = form(v, x)``, fire, reset of ``params.threshold`` / ``reset`` / ``detach_reset`` /
-            ``surrogate`` on a ``state`` with one field ``v``; ``"refractory"`` the seed neuron's
+            ``"rlif"``, ``"srm"``, ``"izhikevich"``, ``"adex"``, ``"alpha"``), ``None`` for none: then
+            ``backend="auto"`` resolves to the reference loop (``"torch"``) and ``"fused"`` / ``"triton"``
+            are refused (``"triton"`` runs ``"lif"`` and ``"refractory"`` only). A family is a kernel of
+            :mod:`spikekit.kernels`, not a neuron: ``"lif"`` means ``h = form(v, x)``, fire, reset of
+            ``params.threshold`` / ``reset`` / ``detach_reset`` / ``surrogate`` on a ``state`` with one
+            field ``v``; ``"refractory"`` the seed neuron's
             arithmetic on ``RefractoryParams``-like params and state ``(inner, out)``; the state-layout
-            families read the fields of ``ALIFParams``, ``SynapticParams``, ``RLIFParams`` (one-to-one
-            weight fused; a dense one runs the reference loop) and ``SRMParams``-like params, states
-            ``(v, a)``, ``(i, v)``, ``(v, s)``, ``(m, q, r)`` (:mod:`spikekit.kernels.families`). The tests
-            check every spec with a family against its reference loop.
+            families read the fields of ``ALIFParams``, ``SynapticParams``, ``RLIFParams`` (one-to-one or
+            dense weight), ``SRMParams``, ``IzhikevichParams``, ``AdExParams`` and ``AlphaParams``-like
+            params, states ``(v, a)``, ``(i, v)``, ``(v, s)``, ``(m, q, r)``, ``(v, u)``, ``(V, w)``,
+            ``(exc, inh, s)`` (:mod:`spikekit.kernels.families`). The tests check every spec with a
+            family against its reference loop.
         fused_form: for ``fused="lif"``, ``(params, x) -> (form, a)`` with form ``"if"`` (``h = v + x``),
             ``"decay"`` (``h = a v + x``) or ``"plif"`` (``h = v + a (x - v)``), ``a`` computed exactly as
             the core does so that spikes are bit-identical.

@@ -19,6 +19,7 @@ SOURCE = r"""
 #include <ATen/Parallel.h>
 #include <ATen/OpMathType.h>
 #include <cmath>
+#include <memory>
 #include <optional>
 #include <algorithm>
 #include <tuple>
@@ -134,63 +135,144 @@ inline A after_reset(A h, A thr) {
   return rnd<S>(h * (A(1) - s));
 }
 
-// One step for neurons [b, e). Row functions take __restrict__ pointers so that GCC vectorizes them.
-template <typename S, int FORM, int RESET, typename A>
+// Split [0, M) over threads, then each thread's range into blocks of at most blk neurons.
+template <typename F>
+inline void for_chunks(int64_t M, int64_t blk, const F& fn) {
+  at::parallel_for(0, M, kGrain, [&](int64_t b, int64_t e) {
+    for (int64_t bb = b; bb < e; bb += blk) fn(bb, std::min(bb + blk, e));
+  });
+}
+
+// Sequences [T, M] are read by rows: row t of x is px + t * xs, with xs = M (contiguous) or 0 (one row
+// for every step: an input or output gradient that is the same at every step, expand()-ed, read without
+// being copied).
+inline bool broadcast_rows(const at::Tensor& t) {
+  return t.stride(0) == 0 && (t.stride(1) == 1 || t.size(1) <= 1);
+}
+
+inline int64_t check_x_rows(const at::Tensor& x, const char* fn) {
+  TORCH_CHECK(x.defined() && x.dim() == 2, "spikekit C++ engine ", fn, ": x must be [T, M], got ",
+              x.defined() ? x.sizes() : at::IntArrayRef{});
+  TORCH_CHECK(x.device().is_cpu() && (x.is_contiguous() || broadcast_rows(x)), "spikekit C++ engine ", fn,
+              ": x must be a contiguous CPU tensor (or one row broadcast over time)");
+  return x.is_contiguous() ? x.size(1) : 0;
+}
+
+inline int64_t check_rows_seq(const at::Tensor& t, const at::Tensor& x, const char* fn, const char* name) {
+  TORCH_CHECK(t.defined() && t.dim() == 2 && t.size(0) == x.size(0) && t.size(1) == x.size(1),
+              "spikekit C++ engine ", fn, ": ", name, " must be [T, M] = ", x.sizes(), ", got ",
+              t.defined() ? t.sizes() : at::IntArrayRef{});
+  TORCH_CHECK(t.device().is_cpu() && (t.is_contiguous() || broadcast_rows(t)) &&
+                  t.scalar_type() == x.scalar_type(),
+              "spikekit C++ engine ", fn, ": ", name, " must be a contiguous (or time-broadcast) CPU tensor ",
+              "of x's dtype ", x.scalar_type(), ", got ", t.scalar_type());
+  return t.is_contiguous() ? x.size(1) : 0;
+}
+
+// Checkpoints for recomputing h in the backward: the state v before steps K, 2K, ... (v0 is the one
+// before step 0), rows [C, M] with C = ceil(T / K) - 1.
+inline int64_t checkpoint_rows(int64_t T, int64_t K) { return (T + K - 1) / K - 1; }
+
+inline void check_checkpoints(const at::Tensor& ck, int64_t K, const at::Tensor& x, const char* fn) {
+  TORCH_CHECK(K >= 1, "spikekit C++ engine ", fn, ": K (steps per checkpoint) must be >= 1, got ", K);
+  const int64_t C = checkpoint_rows(x.size(0), K);
+  TORCH_CHECK(ck.defined() && ck.dim() == 2 && ck.size(0) == C && ck.size(1) == x.size(1),
+              "spikekit C++ engine ", fn, ": ck must be [ceil(T / K) - 1, M] = [", C, ", ", x.size(1),
+              "], got ", ck.defined() ? ck.sizes() : at::IntArrayRef{});
+  TORCH_CHECK(ck.device().is_cpu() && ck.is_contiguous() && ck.scalar_type() == x.scalar_type(),
+              "spikekit C++ engine ", fn, ": ck must be a contiguous CPU tensor of x's dtype ",
+              x.scalar_type(), ", got ", ck.scalar_type());
+}
+
+// One step for n neurons (every pointer at the block's first neuron): the spikes (STORE_S), the pre-reset
+// membrane (STORE_H) and the state. __restrict__ pointers so that GCC vectorizes the loop. The backward's
+// recomputation of h runs this same function, so it gives the forward's h bit for bit.
+template <typename S, int FORM, int RESET, bool STORE_S, bool STORE_H, typename A>
 void lif_forward_row(const S* __restrict__ xt, S* __restrict__ st, S* __restrict__ ht, S* __restrict__ pv,
-                     const A* __restrict__ pa, const A* __restrict__ pt, int64_t b, int64_t e) {
-  for (int64_t i = b; i < e; ++i) {
+                     const A* __restrict__ pa, const A* __restrict__ pt, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
     const A hi = integrate<S, FORM, A>(static_cast<A>(pv[i]), static_cast<A>(xt[i]), FORM ? pa[i] : A(1));
-    st[i] = static_cast<S>(static_cast<A>(hi >= pt[i]));
-    ht[i] = static_cast<S>(hi);
+    if (STORE_S) st[i] = static_cast<S>(static_cast<A>(hi >= pt[i]));
+    if (STORE_H) ht[i] = static_cast<S>(hi);
     pv[i] = static_cast<S>(after_reset<S, RESET, A>(hi, pt[i]));
   }
 }
 
-template <typename S, int FORM, int RESET>
-void lif_forward_kernel(const S* px, S* ps, S* ph, S* pv, const at::opmath_type<S>* pa,
-                        const at::opmath_type<S>* pt, int64_t T, int64_t M) {
+// pck: checkpoint rows (nullptr: none), every K steps
+template <typename S, int FORM, int RESET, bool STORE_H>
+void lif_forward_kernel(const S* px, int64_t xs, S* ps, S* ph, S* pv, S* pck, int64_t K,
+                        const at::opmath_type<S>* pa, const at::opmath_type<S>* pt, int64_t T, int64_t M) {
   for_blocks(M, [&](int64_t b, int64_t e) {
     for (int64_t t = 0; t < T; ++t) {
-      lif_forward_row<S, FORM, RESET>(px + t * M, ps + t * M, ph + t * M, pv, pa, pt, b, e);
+      if (pck != nullptr && t > 0 && t % K == 0) std::copy(pv + b, pv + e, pck + (t / K - 1) * M + b);
+      const int64_t k = t * M + b;
+      lif_forward_row<S, FORM, RESET, true, STORE_H>(px + t * xs + b, ps + k, STORE_H ? ph + k : nullptr,
+                                                     pv + b, FORM ? pa + b : nullptr, pt + b, e - b);
     }
   });
 }
 
 template <typename S, int FORM>
-void lif_forward_form(int reset, const S* px, S* ps, S* ph, S* pv, const at::opmath_type<S>* pa,
-                      const at::opmath_type<S>* pt, int64_t T, int64_t M) {
-  if (reset == 0) lif_forward_kernel<S, FORM, 0>(px, ps, ph, pv, pa, pt, T, M);
-  else if (reset == 1) lif_forward_kernel<S, FORM, 1>(px, ps, ph, pv, pa, pt, T, M);
-  else lif_forward_kernel<S, FORM, 2>(px, ps, ph, pv, pa, pt, T, M);
+void lif_forward_form(int reset, bool store_h, const S* px, int64_t xs, S* ps, S* ph, S* pv, S* pck,
+                      int64_t K, const at::opmath_type<S>* pa, const at::opmath_type<S>* pt, int64_t T,
+                      int64_t M) {
+  if (store_h) {
+    if (reset == 0) lif_forward_kernel<S, FORM, 0, true>(px, xs, ps, ph, pv, pck, K, pa, pt, T, M);
+    else if (reset == 1) lif_forward_kernel<S, FORM, 1, true>(px, xs, ps, ph, pv, pck, K, pa, pt, T, M);
+    else lif_forward_kernel<S, FORM, 2, true>(px, xs, ps, ph, pv, pck, K, pa, pt, T, M);
+  } else {
+    if (reset == 0) lif_forward_kernel<S, FORM, 0, false>(px, xs, ps, ph, pv, pck, K, pa, pt, T, M);
+    else if (reset == 1) lif_forward_kernel<S, FORM, 1, false>(px, xs, ps, ph, pv, pck, K, pa, pt, T, M);
+    else lif_forward_kernel<S, FORM, 2, false>(px, xs, ps, ph, pv, pck, K, pa, pt, T, M);
+  }
 }
 
-std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(
+// -> {spikes, h (undefined unless store_h), v, checkpoints (K > 0: every K steps; else undefined)};
+// v is updated in place.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_forward_impl(
     const at::Tensor& x, at::Tensor v, const std::optional<at::Tensor>& a, const at::Tensor& thr,
-    int64_t form, int64_t reset) {
-  const char* fn = "lif_forward";
-  check_x(x, fn);
+    int64_t form, int64_t reset, bool store_h, int64_t K, const char* fn) {
+  const int64_t xs = check_x_rows(x, fn);
   const int64_t T = x.size(0), M = x.size(1);
   const auto op = opmath_of(x.scalar_type());
   check_vec(v, M, x.scalar_type(), fn, "v");
   check_vec(thr, M, op, fn, "thr");
   check_opt_vec(a, M, op, fn, "a");
   check_codes(form, reset, a.has_value() && a->defined(), fn);
-  auto s = at::empty_like(x);
-  auto h = at::empty_like(x);
+  auto s = at::empty({T, M}, x.options());
+  at::Tensor h = store_h ? at::empty({T, M}, x.options()) : at::Tensor();
+  at::Tensor ck = K > 0 ? at::empty({checkpoint_rows(T, K), M}, x.options()) : at::Tensor();
   AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, x.scalar_type(), "lif_forward", [&] {
     using A = at::opmath_type<scalar_t>;
     const scalar_t* px = x.data_ptr<scalar_t>();
     scalar_t* ps = s.data_ptr<scalar_t>();
-    scalar_t* ph = h.data_ptr<scalar_t>();
+    scalar_t* ph = store_h ? h.data_ptr<scalar_t>() : nullptr;
     scalar_t* pv = v.data_ptr<scalar_t>();
+    scalar_t* pck = K > 0 && ck.numel() > 0 ? ck.data_ptr<scalar_t>() : nullptr;
     const A* pa = ptr_or_null<A>(a);
     const A* pt = thr.data_ptr<A>();
     const int r = static_cast<int>(reset);
-    if (form == 0) lif_forward_form<scalar_t, 0>(r, px, ps, ph, pv, pa, pt, T, M);
-    else if (form == 1) lif_forward_form<scalar_t, 1>(r, px, ps, ph, pv, pa, pt, T, M);
-    else lif_forward_form<scalar_t, 2>(r, px, ps, ph, pv, pa, pt, T, M);
+    if (form == 0) lif_forward_form<scalar_t, 0>(r, store_h, px, xs, ps, ph, pv, pck, K, pa, pt, T, M);
+    else if (form == 1) lif_forward_form<scalar_t, 1>(r, store_h, px, xs, ps, ph, pv, pck, K, pa, pt, T, M);
+    else lif_forward_form<scalar_t, 2>(r, store_h, px, xs, ps, ph, pv, pck, K, pa, pt, T, M);
   });
-  return {s, h, v};
+  return {s, h, v, ck};
+}
+
+std::tuple<at::Tensor, at::Tensor, at::Tensor> lif_forward(
+    const at::Tensor& x, at::Tensor v, const std::optional<at::Tensor>& a, const at::Tensor& thr,
+    int64_t form, int64_t reset) {
+  auto res = lif_forward_impl(x, v, a, thr, form, reset, true, 0, "lif_forward");
+  return {std::get<0>(res), std::get<1>(res), std::get<2>(res)};
+}
+
+// The forward for a backward that recomputes h (lif_backward_recompute): -> {spikes, h (if store_h, else
+// undefined), v, checkpoints [ceil(T / K) - 1, M]}.
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_forward_ck(
+    const at::Tensor& x, at::Tensor v, const std::optional<at::Tensor>& a, const at::Tensor& thr,
+    int64_t form, int64_t reset, int64_t K, bool store_h) {
+  TORCH_CHECK(K >= 1, "spikekit C++ engine lif_forward_ck: K (steps per checkpoint) must be >= 1, got ", K);
+  return lif_forward_impl(x, v, a, thr, form, reset, store_h, K, "lif_forward_ck");
 }
 
 // P'(h - thr) for a chunk of neurons at one step, into dsur: one tight loop per surrogate kind.
@@ -210,120 +292,217 @@ void surrogate_chunk(const Surrogate<A>& sur, const S* __restrict__ ht, const A*
   }
 }
 
-struct LifGrads {
-  bool detach, need_a, need_thr;
-};
-
-template <typename S, int FORM, int RESET, typename A>
+// One backward step for n neurons (pointers at the block's first neuron). ATAN: the arc-tangent surrogate
+// computed in the loop (the expression of surrogate_chunk's case 0), else read from dsur. PARAMS: also the
+// gradients of the decay and the threshold. Absent output gradients are rows of zeros (the same sums).
+// first: the state before this step is pv0 (v0, or a checkpoint), else the reset of the step before's h.
+template <typename S, int FORM, int RESET, bool ATAN, bool PARAMS, typename A>
 void lif_backward_row(const S* __restrict__ ht, const S* __restrict__ hp, const S* __restrict__ gst,
                       const S* __restrict__ ght, const S* __restrict__ xt, S* __restrict__ gxt,
                       S* __restrict__ pgu, A* __restrict__ pga, A* __restrict__ pgt, const A* __restrict__ pa,
                       const A* __restrict__ pt, const S* __restrict__ pv0, const A* __restrict__ dsur, A keep,
-                      bool need_a, bool need_thr, bool first, int64_t b, int64_t e) {
-  const bool need_prev = need_a || FORM == 2;
-  for (int64_t i = b; i < e; ++i) {
-    const A hi = ht[i], th = pt[i], gui = pgu[i], ds = dsur[i - b];
+                      A p, A c, bool first, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const A hi = ht[i], th = pt[i], gui = pgu[i];
+    A ds;
+    if (ATAN) {
+      const A u = c * rnd<S>(hi - th);
+      ds = rnd<S>(p / A(2) / (A(1) + u * u));
+    } else {
+      ds = dsur[i];
+    }
     const A s = static_cast<A>(hi >= th);
     const A du_ds = RESET == 0 ? -keep * rnd<S>(th) : (RESET == 1 ? -keep * hi : A(0));
     const A du_dh = RESET == 1 ? A(1) - s : A(1);
-    const A gsig = (gst ? static_cast<A>(gst[i]) : A(0)) + gui * du_ds;
-    const A ghi = rnd<S>((ght ? static_cast<A>(ght[i]) : A(0)) + gsig * ds + gui * du_dh);
-    if (need_thr) pgt[i] += -gsig * ds - (RESET == 0 ? s * gui : A(0));
+    const A gsig = static_cast<A>(gst[i]) + gui * du_ds;
+    const A ghi = rnd<S>(static_cast<A>(ght[i]) + gsig * ds + gui * du_dh);
+    if (PARAMS) pgt[i] += -gsig * ds - (RESET == 0 ? s * gui : A(0));
     A prev = A(0);
-    if (need_prev)
+    if (FORM == 2 || (PARAMS && FORM == 1))
       prev = first ? static_cast<A>(pv0[i]) : after_reset<S, RESET, A>(static_cast<A>(hp[i]), th);
     if (FORM == 0) {
       gxt[i] = static_cast<S>(ghi);
       pgu[i] = static_cast<S>(ghi);
     } else if (FORM == 1) {
       gxt[i] = static_cast<S>(ghi);
-      if (need_a) pga[i] += ghi * prev;
+      if (PARAMS) pga[i] += ghi * prev;
       pgu[i] = static_cast<S>(pa[i] * ghi);
     } else {
       const A kg = rnd<S>(pa[i] * ghi);
       gxt[i] = static_cast<S>(kg);
-      if (need_a) pga[i] += ghi * (static_cast<A>(xt[i]) - prev);
+      if (PARAMS) pga[i] += ghi * (static_cast<A>(xt[i]) - prev);
       pgu[i] = static_cast<S>(ghi - kg);
     }
   }
 }
 
-template <typename S, int FORM, int RESET>
-void lif_backward_kernel(const S* ph, const S* px, const S* pv0, const at::opmath_type<S>* pa,
-                         const at::opmath_type<S>* pt, const S* pgs, const S* pgh, S* pgu, S* pgx,
-                         at::opmath_type<S>* pga, at::opmath_type<S>* pgt,
-                         const Surrogate<at::opmath_type<S>>& sur, LifGrads flags, int64_t T, int64_t M) {
+template <typename S>
+struct LifBwd {  // one backward call's pointers: sequences [T, M] (read by rows), vectors [M]
+  const S* h;   // the saved membrane; nullptr: recompute it from x and the checkpoints
+  const S* x;
+  const S* ck;  // checkpoints: the state before steps K, 2K, ...
+  int64_t x_rs, gs_rs, gh_rs, K;
+  const S* v0;
+  const at::opmath_type<S>* a;
+  const at::opmath_type<S>* thr;
+  const S* gs;
+  const S* gh;
+  S* gu;
+  S* gx;
+  at::opmath_type<S>* ga;
+  at::opmath_type<S>* gthr;
+  int64_t T, M;
+};
+
+constexpr int64_t kRecomputeWidth = 8192;  // neurons per block when recomputing h (K x width in the cache)
+
+template <typename S, int FORM, int RESET, bool ATAN, bool PARAMS>
+void lif_backward_kernel(const LifBwd<S>& g, const Surrogate<at::opmath_type<S>>& sur, bool detach) {
   using A = at::opmath_type<S>;
   // du/ds is -thr (subtract), -h (zero) or 0, and 0 with detach_reset: keep = 0 or 1 selects it.
-  const A keep = (flags.detach || RESET == 2) ? A(0) : A(1);
-  const bool need_a = flags.need_a && FORM != 0;
-  for_blocks(M, [&](int64_t b, int64_t e) {
-    std::vector<A> dsur(e - b);
-    for (int64_t t = T - 1; t >= 0; --t) {
-      const int64_t k = t * M;
-      surrogate_chunk<S, A>(sur, ph + k, pt, dsur.data(), b, e);
-      lif_backward_row<S, FORM, RESET, A>(
-          ph + k, t > 0 ? ph + k - M : ph, pgs ? pgs + k : nullptr, pgh ? pgh + k : nullptr,
-          FORM == 2 ? px + k : nullptr, pgx + k, pgu, pga, pgt, pa, pt, pv0, dsur.data(), keep, need_a,
-          flags.need_thr, t == 0, b, e);
+  const A keep = (detach || RESET == 2) ? A(0) : A(1);
+  const int64_t T = g.T, M = g.M;
+  const bool recompute = g.h == nullptr;
+  // One block of neurons, steps [t0, t1) backwards: h of step t is ht(t); the state before t0 is pv0.
+  auto steps_back = [&](int64_t b, int64_t n, int64_t t0, int64_t t1, const S* pv0, A* dsur,
+                        const auto& ht) {
+    for (int64_t t = t1 - 1; t >= t0; --t) {
+      const S* h = ht(t);
+      if (!ATAN) surrogate_chunk<S, A>(sur, h, g.thr + b, dsur, 0, n);
+      lif_backward_row<S, FORM, RESET, ATAN, PARAMS, A>(
+          h, t > t0 ? ht(t - 1) : h, g.gs + t * g.gs_rs + b, g.gh + t * g.gh_rs + b,
+          FORM == 2 ? g.x + t * g.x_rs + b : nullptr, g.gx + t * M + b, g.gu + b, g.ga + b, g.gthr + b,
+          FORM ? g.a + b : nullptr, g.thr + b, pv0, dsur, keep, sur.p, sur.c, t == t0, n);
+    }
+  };
+  if (!recompute) {  // h saved: each thread's neurons in blocks of block_size, all steps
+    for_chunks(M, block_size, [&](int64_t b, int64_t e) {
+      std::vector<A> dsur(ATAN ? 0 : e - b);
+      steps_back(b, e - b, 0, T, g.v0 + b, dsur.data(), [&](int64_t t) { return g.h + t * M + b; });
+    });
+    return;
+  }
+  // Recomputing: blocks of kRecomputeWidth neurons; for each K-step chunk of time, last first, the
+  // forward again from the chunk's checkpoint into hbuf (K x width: still in the cache when read back),
+  // then the backward over the chunk.
+  const int64_t K = std::min(g.K, T);
+  for_chunks(M, kRecomputeWidth, [&](int64_t b, int64_t e) {
+    const int64_t n = e - b;
+    std::vector<A> dsur(ATAN ? 0 : n);
+    std::unique_ptr<S[]> hbuf(new S[K * n]);
+    std::unique_ptr<S[]> v(new S[n]);
+    for (int64_t c = (T + K - 1) / K - 1; c >= 0; --c) {
+      const int64_t t0 = c * K, t1 = std::min(T, t0 + K);
+      const S* pv0 = c == 0 ? g.v0 + b : g.ck + (c - 1) * M + b;
+      std::copy(pv0, pv0 + n, v.get());
+      for (int64_t t = t0; t < t1; ++t)
+        lif_forward_row<S, FORM, RESET, false, true>(g.x + t * g.x_rs + b, nullptr, hbuf.get() + (t - t0) * n,
+                                                     v.get(), FORM ? g.a + b : nullptr, g.thr + b, n);
+      steps_back(b, n, t0, t1, pv0, dsur.data(), [&](int64_t t) { return hbuf.get() + (t - t0) * n; });
     }
   });
 }
 
-#define SPIKEKIT_LIF_BWD(F, R) \
-    lif_backward_kernel<S, F, R>(ph, px, pv0, pa, pt, pgs, pgh, pgu, pgx, pga, pgt, sur, flags, T, M)
+template <typename S, int FORM, int RESET>
+void lif_backward_flags(const LifBwd<S>& g, const Surrogate<at::opmath_type<S>>& sur, bool detach,
+                        bool params) {
+  const bool atan = sur.kind == 0;
+  if (atan) {
+    if (params) lif_backward_kernel<S, FORM, RESET, true, true>(g, sur, detach);
+    else lif_backward_kernel<S, FORM, RESET, true, false>(g, sur, detach);
+  } else {
+    if (params) lif_backward_kernel<S, FORM, RESET, false, true>(g, sur, detach);
+    else lif_backward_kernel<S, FORM, RESET, false, false>(g, sur, detach);
+  }
+}
+
+#define SPIKEKIT_LIF_BWD(F) \
+  do { if (reset == 0) lif_backward_flags<S, F, 0>(g, sur, detach, params); \
+       else if (reset == 1) lif_backward_flags<S, F, 1>(g, sur, detach, params); \
+       else lif_backward_flags<S, F, 2>(g, sur, detach, params); } while (0)
+// The backward from h (h defined) or, h undefined, recomputed from x and the checkpoints ck (every K steps).
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_backward_impl(
+    const at::Tensor& h, const std::optional<at::Tensor>& x, const at::Tensor& ck, int64_t K,
+    const at::Tensor& v0, const std::optional<at::Tensor>& a, const at::Tensor& thr,
+    const std::optional<at::Tensor>& gs, const std::optional<at::Tensor>& gh, at::Tensor gu, int64_t form,
+    int64_t reset, bool detach, int64_t kind, double sp, bool need_a, bool need_thr, const char* fn) {
+  const bool has_h = h.defined(), has_x = x.has_value() && x->defined();
+  const at::Tensor& ref = has_h ? h : *x;
+  int64_t x_rs = 0;
+  if (has_h) {
+    check_x(h, fn);
+    if (has_x) x_rs = check_rows_seq(*x, h, fn, "x");
+  } else {
+    x_rs = check_x_rows(*x, fn);
+    check_checkpoints(ck, K, *x, fn);
+  }
+  const int64_t T = ref.size(0), M = ref.size(1);
+  const auto op = opmath_of(ref.scalar_type());
+  TORCH_CHECK(form != 2 || has_x, "spikekit C++ engine ", fn, ": form 2 needs x");
+  check_vec(v0, M, ref.scalar_type(), fn, "v0");
+  check_vec(gu, M, ref.scalar_type(), fn, "gu");
+  check_vec(thr, M, op, fn, "thr");
+  check_opt_vec(a, M, op, fn, "a");
+  const bool has_gs = gs.has_value() && gs->defined(), has_gh = gh.has_value() && gh->defined();
+  const int64_t gs_rs = has_gs ? check_rows_seq(*gs, ref, fn, "gs") : 0;
+  const int64_t gh_rs = has_gh ? check_rows_seq(*gh, ref, fn, "gh") : 0;
+  check_codes(form, reset, a.has_value() && a->defined(), fn);
+  auto gx = at::empty({T, M}, ref.options());
+  auto ga = at::zeros_like(thr);
+  auto gthr = at::zeros_like(thr);
+  const bool params = (need_a && form != 0) || need_thr;
+  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, ref.scalar_type(), "lif_backward", [&] {
+    using S = scalar_t;
+    using A = at::opmath_type<S>;
+    const Surrogate<A> sur(static_cast<int>(kind), sp);
+    std::vector<S> zeros((has_gs && has_gh) ? 0 : M, S(0));  // an absent output gradient: zeros
+    LifBwd<S> g{};
+    g.h = has_h ? h.data_ptr<S>() : nullptr;
+    g.x = has_x ? x->data_ptr<S>() : nullptr;
+    g.ck = !has_h && ck.numel() > 0 ? ck.data_ptr<S>() : nullptr;
+    g.x_rs = x_rs;
+    g.K = K;
+    g.v0 = v0.data_ptr<S>();
+    g.a = ptr_or_null<A>(a);
+    g.thr = thr.data_ptr<A>();
+    g.gs = has_gs ? gs->data_ptr<S>() : zeros.data();
+    g.gh = has_gh ? gh->data_ptr<S>() : zeros.data();
+    g.gs_rs = gs_rs;
+    g.gh_rs = gh_rs;
+    g.gu = gu.data_ptr<S>();
+    g.gx = gx.data_ptr<S>();
+    g.ga = ga.data_ptr<A>();
+    g.gthr = gthr.data_ptr<A>();
+    g.T = T;
+    g.M = M;
+    if (form == 0) SPIKEKIT_LIF_BWD(0);
+    else if (form == 1) SPIKEKIT_LIF_BWD(1);
+    else SPIKEKIT_LIF_BWD(2);
+  });
+  return {gx, gu, ga, gthr};
+}
+#undef SPIKEKIT_LIF_BWD
+
 std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_backward(
     const at::Tensor& h, const std::optional<at::Tensor>& x, const at::Tensor& v0,
     const std::optional<at::Tensor>& a, const at::Tensor& thr, const std::optional<at::Tensor>& gs,
     const std::optional<at::Tensor>& gh, at::Tensor gu, int64_t form, int64_t reset, bool detach,
     int64_t kind, double sp, bool need_a, bool need_thr) {
-  const char* fn = "lif_backward";
-  check_x(h, fn);
-  const int64_t T = h.size(0), M = h.size(1);
-  const auto op = opmath_of(h.scalar_type());
-  check_opt_seq(x, h, fn, "x");
-  TORCH_CHECK(form != 2 || (x.has_value() && x->defined()), "spikekit C++ engine ", fn, ": form 2 needs x");
-  check_vec(v0, M, h.scalar_type(), fn, "v0");
-  check_vec(gu, M, h.scalar_type(), fn, "gu");
-  check_vec(thr, M, op, fn, "thr");
-  check_opt_vec(a, M, op, fn, "a");
-  check_opt_seq(gs, h, fn, "gs");
-  check_opt_seq(gh, h, fn, "gh");
-  check_codes(form, reset, a.has_value() && a->defined(), fn);
-  auto gx = at::empty_like(h);
-  auto ga = at::zeros_like(thr);
-  auto gthr = at::zeros_like(thr);
-  const LifGrads flags{detach, need_a, need_thr};
-  AT_DISPATCH_FLOATING_TYPES_AND(at::kBFloat16, h.scalar_type(), "lif_backward", [&] {
-    using S = scalar_t;
-    using A = at::opmath_type<S>;
-    const Surrogate<A> sur(static_cast<int>(kind), sp);
-    const S* ph = h.data_ptr<S>();
-    const S* px = ptr_or_null<S>(x);
-    const S* pv0 = v0.data_ptr<S>();
-    const A* pa = ptr_or_null<A>(a);
-    const A* pt = thr.data_ptr<A>();
-    const S* pgs = ptr_or_null<S>(gs);
-    const S* pgh = ptr_or_null<S>(gh);
-    S* pgu = gu.data_ptr<S>();
-    S* pgx = gx.data_ptr<S>();
-    A* pga = ga.data_ptr<A>();
-    A* pgt = gthr.data_ptr<A>();
-    if (form == 0) {
-      if (reset == 0) SPIKEKIT_LIF_BWD(0, 0);
-      else if (reset == 1) SPIKEKIT_LIF_BWD(0, 1);
-      else SPIKEKIT_LIF_BWD(0, 2);
-    } else if (form == 1) {
-      if (reset == 0) SPIKEKIT_LIF_BWD(1, 0);
-      else if (reset == 1) SPIKEKIT_LIF_BWD(1, 1);
-      else SPIKEKIT_LIF_BWD(1, 2);
-    } else {
-      if (reset == 0) SPIKEKIT_LIF_BWD(2, 0);
-      else if (reset == 1) SPIKEKIT_LIF_BWD(2, 1);
-      else SPIKEKIT_LIF_BWD(2, 2);
-    }
-  });
-  return {gx, gu, ga, gthr};
+  TORCH_CHECK(h.defined(), "spikekit C++ engine lif_backward: x must be [T, M], got an undefined tensor");
+  return lif_backward_impl(h, x, at::Tensor(), 0, v0, a, thr, gs, gh, gu, form, reset, detach, kind, sp,
+                           need_a, need_thr, "lif_backward");
+}
+
+// The backward of lif_forward_ck: h recomputed from its input x and checkpoints ck (every K steps).
+std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor> lif_backward_recompute(
+    const at::Tensor& x, const at::Tensor& ck, int64_t K, const at::Tensor& v0,
+    const std::optional<at::Tensor>& a, const at::Tensor& thr, const std::optional<at::Tensor>& gs,
+    const std::optional<at::Tensor>& gh, at::Tensor gu, int64_t form, int64_t reset, bool detach,
+    int64_t kind, double sp, bool need_a, bool need_thr) {
+  const char* fn = "lif_backward_recompute";
+  TORCH_CHECK(x.defined(), "spikekit C++ engine ", fn, ": x must be [T, M], got an undefined tensor");
+  return lif_backward_impl(at::Tensor(), x, ck, K, v0, a, thr, gs, gh, gu, form, reset, detach, kind, sp,
+                           need_a, need_thr, fn);
 }
 
 // ---- the seed's refractory neuron ---------------------------------------------------------------------
@@ -504,16 +683,19 @@ std::tuple<at::Tensor, at::Tensor, at::Tensor, at::Tensor, at::Tensor> refractor
 }
 
 
-// ---- the state-layout families: ALIF (v, a), Synaptic (i, v), one-to-one RLIF (v, s), SRM (m, q, r) -------
+// ---- the state-layout families: ALIF (v, a), Synaptic (i, v), RLIF (v, s), SRM (m, q, r), -----------------
+// Izhikevich (v, u), AdEx (V, w), Alpha (exc, inh, s)
 // float and double only (the arithmetic type is the storage type: no rounding between operations to mirror).
 // The sequences, states and gradients of one call are distinct tensors (``ivdep``: the loops over neurons
 // carry no dependence, so GCC vectorizes them).
 // Each step repeats its core's expressions in their order (math and derivatives in
 // spikekit.kernels.families). One entry pair for all: family_forward / family_backward, with the family's
-// code (0 alif, 1 synaptic, 2 rlif, 3 srm); the sizes of the state, parameter and saved lists per family:
-constexpr int64_t kFamStates[] = {2, 2, 2, 3};
-constexpr int64_t kFamParams[] = {5, 3, 3, 4};
-constexpr int64_t kFamSaved[] = {2, 2, 1, 2};
+// code (0 alif, 1 synaptic, 2 one-to-one rlif, 3 srm, 4 izhikevich, 5 adex, 6 alpha; the dense RLIF has its
+// own pair, rlif_dense_forward / _backward); the sizes of the state, parameter and saved lists per family:
+constexpr int64_t kFamilies = 7;
+constexpr int64_t kFamStates[] = {2, 2, 2, 3, 2, 2, 3};
+constexpr int64_t kFamParams[] = {5, 3, 3, 4, 7, 13, 4};
+constexpr int64_t kFamSaved[] = {2, 2, 1, 2, 3, 3, 3};
 
 template <int R, typename A>
 inline A reset_of(A h, A s, A thr) {
@@ -541,9 +723,9 @@ void dsur_chunk(const Surrogate<A>& sur, const A* __restrict__ z, A* __restrict_
 template <typename S>
 struct Fam {  // raw pointers of one call: sequences [T, M], states / parameters / gradients [M]
   const S* x; S* out; S* h; S* sv[2];        // forward: input, spikes, membrane, extra saved sequence(s)
-  const S* sav[2];                           // backward: saved sequences (h first)
+  const S* sav[3];                           // backward: saved sequences (h first)
   S* st[3]; const S* st0[3];                 // state (updated in place) / initial state
-  const S* p[5]; S* gp[5];                   // parameters and their gradients
+  const S* p[13]; S* gp[13];                 // parameters and their gradients
   const S* gout; const S* gh; S* gx; S* gst[3];
   int64_t T, M;
 };
@@ -783,6 +965,263 @@ void srm_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
   });
 }
 
+// ---- Izhikevich, AdEx, Alpha (families 4, 5, 6) ----------------------------------------------------------
+template <typename A>
+inline A cap(A v, A peak) { return v > peak ? peak : v; }  // torch.clamp(v, max=peak), NaN kept
+
+// 0.04 v v + 5 v + 140 - u + x, in the core's order
+template <typename S>
+inline S izh_rate(S v, S u, S x) { return ((((S(0.04) * v) * v + S(5) * v) + S(140)) - u) + x; }
+
+// Izhikevich: v1 = v + h rate(v); v2 = v1 + h rate(min(v1, pk)); u' = u + dta (b min(v2, pk) - u);
+// s = H((v2 - pk) / vs); v = v2 - s (v2 - c); u = u' + s d.
+// params (h = dt / 2, pk, dta = dt a, b, c, d, vs); saved (v2, u before the step, v1). Reset code unused.
+template <typename S, int R>
+void izh_fwd(Fam<S> f) {
+  const S *ph = f.p[0], *ppk = f.p[1], *pdta = f.p[2], *pb = f.p[3], *pc = f.p[4], *pd = f.p[5];
+  const S* pvs = f.p[6];
+  S *pv = f.st[0], *pu = f.st[1];
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    for (int64_t t = 0; t < f.T; ++t) {
+      const int64_t k = t * f.M;
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S v0 = pv[i], u0 = pu[i], x = f.x[k + i], pk = ppk[i];
+        const S v1 = v0 + ph[i] * izh_rate<S>(v0, u0, x);
+        const S v2 = v1 + ph[i] * izh_rate<S>(cap(v1, pk), u0, x);
+        const S u1 = u0 + pdta[i] * (pb[i] * cap(v2, pk) - u0);
+        const S s = static_cast<S>((v2 - pk) / pvs[i] >= S(0));
+        f.out[k + i] = s; f.h[k + i] = v2; f.sv[0][k + i] = u0; f.sv[1][k + i] = v1;
+        pv[i] = v2 - s * (v2 - pc[i]);
+        pu[i] = u1 + s * pd[i];
+      }
+    }
+  });
+}
+
+template <typename S, int R>
+void izh_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
+  const S *ph = f.p[0], *ppk = f.p[1], *pdta = f.p[2], *pb = f.p[3], *pc = f.p[4], *pd = f.p[5];
+  const S* pvs = f.p[6];
+  const S *pv2 = f.sav[0], *pu0 = f.sav[1], *pv1 = f.sav[2];
+  S *pgv = f.gst[0], *pgu = f.gst[1];
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    std::vector<S> z(e - b), ds(e - b), zero(e, S(0));
+    for (int64_t t = f.T - 1; t >= 0; --t) {
+      const int64_t k = t * f.M;
+      const bool first = t == 0;
+      const int64_t kp = first ? k : k - f.M;
+      const S* go = f.gout ? f.gout + k : zero.data();
+      const S* gi = f.gh ? f.gh + k : zero.data();
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) z[i - b] = (pv2[k + i] - ppk[i]) / pvs[i];
+      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S v2 = pv2[k + i], u0 = pu0[k + i], v1 = pv1[k + i], pk = ppk[i], vs = pvs[i], h = ph[i];
+        const S zi = z[i - b], s = static_cast<S>(zi >= S(0));
+        const S vp = pv2[kp + i], sp = static_cast<S>((vp - pk) / vs >= S(0));
+        const S v0 = first ? f.st0[0][i] : vp - sp * (vp - pc[i]);
+        const S gv = pgv[i], gu = pgu[i];
+        const S gs = go[i] + keep * (gv * -(v2 - pc[i]) + gu * pd[i]);
+        const S gzs = gs * ds[i - b] / vs;
+        f.gp[4][i] += gv * s; f.gp[5][i] += gu * s; f.gp[6][i] += -gzs * zi;
+        S gv2 = gi[i] + gv * (S(1) - s) + gzs;
+        S gpk = -gzs;
+        const S c2 = cap(v2, pk), w = pb[i] * c2 - u0;
+        f.gp[2][i] += gu * w;
+        const S gw = gu * pdta[i];
+        f.gp[3][i] += gw * c2;
+        const S gc2 = gw * pb[i], m2 = static_cast<S>(v2 <= pk);
+        gv2 += gc2 * m2; gpk += gc2 * (S(1) - m2);
+        const S gy = gv2 * h, m1 = static_cast<S>(v1 <= pk);
+        const S gm = gy * (S(0.08) * cap(v1, pk) + S(5));
+        const S gv1 = gv2 + gm * m1;
+        gpk += gm * (S(1) - m1);
+        const S gy0 = gv1 * h;
+        f.gx[k + i] = gy + gy0;
+        f.gp[1][i] += gpk;
+        pgv[i] = gv1 + gy0 * (S(0.08) * v0 + S(5));
+        pgu[i] = ((gu - gw) - gy) - gy0;
+      }
+    }
+  });
+}
+
+// AdEx: E = exp((min(V, pk) - VT) / dT) (torch.exp itself: std::exp rounds differently);
+// dV = ((ng (V - EL) + gd E) - w + x) / C; dw = (a (V - EL) - w) / tw; V1 = V + dt dV; w1 = w + dt dw;
+// s = H((V1 - pk) / vs); V = V1 - s (V1 - Vr); w = w1 + s b.
+// params (C, ng = -g_L, EL, VT, dT, gd = g_L delta_T, tw, a, b, Vr, pk, dt, vs); saved (V1, w before, dV)
+template <typename S, int R>
+void adex_fwd(Fam<S> f) {
+  const S *pC = f.p[0], *png = f.p[1], *pEL = f.p[2], *pVT = f.p[3], *pdT = f.p[4], *pgd = f.p[5];
+  const S *ptw = f.p[6], *pa = f.p[7], *pb = f.p[8], *pVr = f.p[9], *ppk = f.p[10], *pdt = f.p[11];
+  const S* pvs = f.p[12];
+  S *pV = f.st[0], *pw = f.st[1];
+  const auto opts = at::TensorOptions().dtype(c10::CppTypeToScalarType<S>::value);
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    at::Tensor yb = at::empty({e - b}, opts), eb = at::empty({e - b}, opts);
+    S* y = yb.data_ptr<S>();
+    const S* ex = eb.data_ptr<S>();
+    for (int64_t t = 0; t < f.T; ++t) {
+      const int64_t k = t * f.M;
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) y[i - b] = (cap(pV[i], ppk[i]) - pVT[i]) / pdT[i];
+      at::exp_out(eb, yb);
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S V = pV[i], w = pw[i], d = V - pEL[i];
+        const S dV = (((png[i] * d + pgd[i] * ex[i - b]) - w) + f.x[k + i]) / pC[i];
+        const S dw = (pa[i] * d - w) / ptw[i];
+        const S V1 = V + pdt[i] * dV;
+        const S w1 = w + pdt[i] * dw;
+        const S s = static_cast<S>((V1 - ppk[i]) / pvs[i] >= S(0));
+        f.out[k + i] = s; f.h[k + i] = V1; f.sv[0][k + i] = w; f.sv[1][k + i] = dV;
+        pV[i] = V1 - s * (V1 - pVr[i]);
+        pw[i] = w1 + s * pb[i];
+      }
+    }
+  });
+}
+
+template <typename S, int R>
+void adex_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
+  const S *pC = f.p[0], *png = f.p[1], *pEL = f.p[2], *pVT = f.p[3], *pdT = f.p[4], *pgd = f.p[5];
+  const S *ptw = f.p[6], *pa = f.p[7], *pb = f.p[8], *pVr = f.p[9], *ppk = f.p[10], *pdt = f.p[11];
+  const S* pvs = f.p[12];
+  const S *pV1 = f.sav[0], *pw0 = f.sav[1], *pdV = f.sav[2];
+  S *pgV = f.gst[0], *pgw = f.gst[1];
+  const auto opts = at::TensorOptions().dtype(c10::CppTypeToScalarType<S>::value);
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    std::vector<S> z(e - b), ds(e - b), V0s(e - b), zero(e, S(0));
+    at::Tensor yb = at::empty({e - b}, opts), eb = at::empty({e - b}, opts);
+    S* ys = yb.data_ptr<S>();
+    const S* exs = eb.data_ptr<S>();
+    for (int64_t t = f.T - 1; t >= 0; --t) {
+      const int64_t k = t * f.M;
+      const bool first = t == 0;
+      const int64_t kp = first ? k : k - f.M;
+      const S* go = f.gout ? f.gout + k : zero.data();
+      const S* gi = f.gh ? f.gh + k : zero.data();
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S pk = ppk[i], vs = pvs[i], Vp = pV1[kp + i], sp = static_cast<S>((Vp - pk) / vs >= S(0));
+        const S V0 = first ? f.st0[0][i] : Vp - sp * (Vp - pVr[i]);
+        z[i - b] = (pV1[k + i] - pk) / vs;
+        V0s[i - b] = V0;
+        ys[i - b] = (cap(V0, pk) - pVT[i]) / pdT[i];
+      }
+      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      at::exp_out(eb, yb);  // the forward's own exponentials
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S V1 = pV1[k + i], w0 = pw0[k + i], dV = pdV[k + i], pk = ppk[i], vs = pvs[i];
+        const S zi = z[i - b], s = static_cast<S>(zi >= S(0));
+        const S V0 = V0s[i - b], d = V0 - pEL[i], y = ys[i - b], ex = exs[i - b];
+        const S dw = (pa[i] * d - w0) / ptw[i];
+        const S gV = pgV[i], gw = pgw[i];
+        const S gs = go[i] + keep * (gV * -(V1 - pVr[i]) + gw * pb[i]);
+        const S gzs = gs * ds[i - b] / vs;
+        f.gp[12][i] += -gzs * zi; f.gp[9][i] += gV * s; f.gp[8][i] += gw * s;
+        const S gV1 = gi[i] + gV * (S(1) - s) + gzs;
+        f.gp[11][i] += gw * dw + gV1 * dV;
+        const S gq = gw * pdt[i] / ptw[i];
+        f.gp[6][i] += -gq * dw; f.gp[7][i] += gq * d;
+        const S gP = gV1 * pdt[i] / pC[i];
+        f.gp[0][i] += -gP * dV; f.gp[1][i] += gP * d; f.gp[2][i] += -gq * pa[i] - gP * png[i];
+        f.gp[5][i] += gP * ex;
+        f.gx[k + i] = gP;
+        const S gcl = gP * pgd[i] * ex / pdT[i];
+        f.gp[3][i] += -gcl; f.gp[4][i] += -gcl * y;
+        const S m0 = static_cast<S>(V0 <= pk);
+        f.gp[10][i] += -gzs + gcl * (S(1) - m0);
+        pgV[i] = gV1 + gq * pa[i] + gP * png[i] + gcl * m0;
+        pgw[i] = (gw - gq) - gP;
+      }
+    }
+  });
+}
+
+// Alpha: r = the previous step's spike (state s); E = al exc + x; I = be inh - x; v = tau (E + I);
+// subtract: exc = E - thr r, inh = I - I r, v = v + inh r; zero: exc, inh, v = E - E r, I - I r, v - v r;
+// s = H(v - thr). params (al, be, tau, thr); saved (v, E, I: before the reset)
+template <int R, typename S>
+inline S alpha_exc(S E, S r, S th) { return R == 0 ? E - th * r : (R == 1 ? E - E * r : E); }
+template <int R, typename S>
+inline S alpha_inh(S I, S r) { return R == 2 ? I : I - I * r; }
+
+template <typename S, int R>
+void alpha_fwd(Fam<S> f) {
+  const S *pal = f.p[0], *pbe = f.p[1], *ptau = f.p[2], *pth = f.p[3];
+  S *pe = f.st[0], *pi = f.st[1], *ps = f.st[2];
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    for (int64_t t = 0; t < f.T; ++t) {
+      const int64_t k = t * f.M;
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S r = ps[i], inh0 = pi[i], th = pth[i], x = f.x[k + i];
+        const S E = pal[i] * pe[i] + x;
+        const S I = pbe[i] * inh0 - x;
+        S v = ptau[i] * (E + I);
+        if (R == 0) v = v + inh0 * r;
+        else if (R == 1) v = v - v * r;
+        const S s = static_cast<S>(v >= th);
+        f.out[k + i] = s; f.h[k + i] = v; f.sv[0][k + i] = E; f.sv[1][k + i] = I;
+        pe[i] = alpha_exc<R>(E, r, th);
+        pi[i] = alpha_inh<R>(I, r);
+        ps[i] = s;
+      }
+    }
+  });
+}
+
+template <typename S, int R>
+void alpha_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
+  const S *pal = f.p[0], *pbe = f.p[1], *ptau = f.p[2], *pth = f.p[3];
+  const S *pv = f.sav[0], *pE = f.sav[1], *pI = f.sav[2];
+  S *pgE = f.gst[0], *pgI = f.gst[1], *pgS = f.gst[2];
+  for_blocks(f.M, [&](int64_t b, int64_t e) {
+    std::vector<S> z(e - b), ds(e - b), zero(e, S(0));
+    for (int64_t t = f.T - 1; t >= 0; --t) {
+      const int64_t k = t * f.M;
+      const bool first = t == 0, second = t == 1;
+      const int64_t kp = first ? k : k - f.M, kpp = t >= 2 ? k - 2 * f.M : k;
+      const S* go = f.gout ? f.gout + k : zero.data();
+      const S* gi = f.gh ? f.gh + k : zero.data();
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) z[i - b] = pv[k + i] - pth[i];
+      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      #pragma GCC ivdep
+      for (int64_t i = b; i < e; ++i) {
+        const S th = pth[i], v = pv[k + i], E = pE[k + i], I = pI[k + i], tau = ptau[i];
+        // the state before the step: step t - 1's currents reset by the spike of step t - 2, as forward did
+        const S r = first ? f.st0[2][i] : static_cast<S>(pv[kp + i] >= th);
+        const S r2 = second ? f.st0[2][i] : static_cast<S>(pv[kpp + i] >= th);
+        const S exc0 = first ? f.st0[0][i] : alpha_exc<R>(pE[kp + i], r2, th);
+        const S inh0 = first ? f.st0[1][i] : alpha_inh<R>(pI[kp + i], r2);
+        const S gz = (go[i] + pgS[i]) * ds[i - b];
+        const S gvv = gi[i] + gz, gE = pgE[i], gI = pgI[i];
+        S gEp = gE, gIp = gI, gvp = gvv, gr = S(0), ginh0 = S(0), gth = -gz;
+        if (R == 0) {
+          gth -= gE * r; gIp = gI * (S(1) - r); ginh0 = gvv * r;
+          gr = (-gE * th - gI * I) + gvv * inh0;
+        } else if (R == 1) {
+          const S keepr = S(1) - r;
+          gEp = gE * keepr; gIp = gI * keepr; gvp = gvv * keepr;
+          gr = (-gE * E - gI * I) - gvv * (tau * (E + I));
+        }
+        f.gp[2][i] += gvp * (E + I);
+        gEp += gvp * tau; gIp += gvp * tau;
+        f.gp[0][i] += gEp * exc0; f.gp[1][i] += gIp * inh0; f.gp[3][i] += gth;
+        f.gx[k + i] = gEp - gIp;
+        pgE[i] = gEp * pal[i];
+        pgI[i] = gIp * pbe[i] + ginh0;
+        pgS[i] = keep * gr;
+      }
+    }
+  });
+}
+
 #define SPIKEKIT_FAM_RESET(FN, ...) \
   do { if (reset == 0) FN<S, 0>(__VA_ARGS__); else if (reset == 1) FN<S, 1>(__VA_ARGS__); \
        else FN<S, 2>(__VA_ARGS__); } while (0)
@@ -793,7 +1232,8 @@ inline void check_family_args(const at::Tensor& x, int64_t family, int64_t reset
   check_x(x, fn);
   TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, "spikekit C++ engine ", fn,
               ": x must be float32 or float64, got ", x.scalar_type());
-  TORCH_CHECK(family >= 0 && family <= 3, "spikekit C++ engine ", fn, ": family must be 0..3, got ", family);
+  TORCH_CHECK(family >= 0 && family < kFamilies, "spikekit C++ engine ", fn, ": family must be 0..",
+              kFamilies - 1, ", got ", family);
   TORCH_CHECK(reset >= 0 && reset <= 2, "spikekit C++ engine ", fn, ": reset must be 0, 1 or 2, got ", reset);
   const int64_t M = x.size(1);
   TORCH_CHECK(static_cast<int64_t>(state.size()) == kFamStates[family], "spikekit C++ engine ", fn,
@@ -815,14 +1255,17 @@ std::vector<at::Tensor> family_forward(int64_t family, const at::Tensor& x, std:
     using S = scalar_t;
     Fam<S> f{};
     f.x = x.data_ptr<S>(); f.out = res[0].data_ptr<S>(); f.h = res[1].data_ptr<S>();
-    if (kFamSaved[family] > 1) f.sv[0] = res[2].data_ptr<S>();
+    for (int64_t j = 1; j < kFamSaved[family]; ++j) f.sv[j - 1] = res[1 + j].data_ptr<S>();
     for (size_t j = 0; j < state.size(); ++j) f.st[j] = state[j].data_ptr<S>();
     for (size_t j = 0; j < params.size(); ++j) f.p[j] = params[j].data_ptr<S>();
     f.T = x.size(0); f.M = x.size(1);
     if (family == 0) SPIKEKIT_FAM_RESET(alif_fwd, f);
     else if (family == 1) SPIKEKIT_FAM_RESET(syn_fwd, f);
     else if (family == 2) SPIKEKIT_FAM_RESET(rlif_fwd, f);
-    else srm_fwd<S, 0>(f);
+    else if (family == 3) srm_fwd<S, 0>(f);
+    else if (family == 4) izh_fwd<S, 0>(f);
+    else if (family == 5) adex_fwd<S, 0>(f);
+    else SPIKEKIT_FAM_RESET(alpha_fwd, f);
   });
   for (auto& t : state) res.push_back(t);
   return res;
@@ -837,7 +1280,8 @@ std::vector<at::Tensor> family_backward(int64_t family, const std::vector<at::Te
                                         const std::optional<at::Tensor>& gh, std::vector<at::Tensor> gstate,
                                         int64_t reset, bool detach, int64_t kind, double sp) {
   const char* fn = "family_backward";
-  TORCH_CHECK(family >= 0 && family <= 3, "spikekit C++ engine ", fn, ": family must be 0..3, got ", family);
+  TORCH_CHECK(family >= 0 && family < kFamilies, "spikekit C++ engine ", fn, ": family must be 0..",
+              kFamilies - 1, ", got ", family);
   TORCH_CHECK(static_cast<int64_t>(saved.size()) == kFamSaved[family], "spikekit C++ engine ", fn,
               ": family ", family, " saves ", kFamSaved[family], " sequences, got ", saved.size());
   const at::Tensor& h = saved[0];
@@ -868,12 +1312,155 @@ std::vector<at::Tensor> family_backward(int64_t family, const std::vector<at::Te
     if (family == 0) SPIKEKIT_FAM_RESET(alif_bwd, f, sur, keep);
     else if (family == 1) SPIKEKIT_FAM_RESET(syn_bwd, f, sur, keep);
     else if (family == 2) SPIKEKIT_FAM_RESET(rlif_bwd, f, sur, keep);
-    else srm_bwd<S, 0>(f, sur, keep);
+    else if (family == 3) srm_bwd<S, 0>(f, sur, keep);
+    else if (family == 4) izh_bwd<S, 0>(f, sur, keep);
+    else if (family == 5) adex_bwd<S, 0>(f, sur, keep);
+    else SPIKEKIT_FAM_RESET(alpha_bwd, f, sur, keep);
   });
   std::vector<at::Tensor> res{gx};
   for (auto& t : gstate) res.push_back(t);
   for (auto& t : gp) res.push_back(t);
   return res;
+}
+
+
+// ---- dense RLIF: rec = s @ W^T per step, with ATen's own GEMM (at::mm on a [B, N] spike tensor of its own,
+// 64-byte aligned as the core's: MKL's double GEMM rounds by alignment), then the one-to-one arithmetic with
+// rec in place of s w. Backward: gs_prev = gh @ W per step; gW = sum_t gh_t^T s_{t-1}, one GEMM at the end.
+// The elementwise part of a step is small next to its GEMM: threads only for large layers (a parallel region
+// per step, twice per step in backward, costs more than it saves on a loaded machine).
+constexpr int64_t kDenseGrain = int64_t(1) << 16;
+
+template <typename S, int R>
+void rlif_dense_step(const S* __restrict__ x, const S* __restrict__ rec, S* __restrict__ out,
+                     S* __restrict__ hs, S* __restrict__ pv, S* __restrict__ ps, const S* __restrict__ pb,
+                     const S* __restrict__ pth, int64_t M) {
+  at::parallel_for(0, M, kDenseGrain, [&](int64_t b, int64_t e) {
+    #pragma GCC ivdep
+    for (int64_t i = b; i < e; ++i) {
+      const S h = (pb[i] * pv[i] + x[i]) + rec[i];
+      const S s = static_cast<S>(h >= pth[i]);
+      out[i] = s; hs[i] = h; ps[i] = s;
+      pv[i] = reset_of<R>(h, s, pth[i]);
+    }
+  });
+}
+
+template <typename S, int R>
+void rlif_dense_bwd_step(const S* __restrict__ ht, const S* __restrict__ hp, const S* __restrict__ pv0,
+                         const S* __restrict__ ps0, const S* __restrict__ go, const S* __restrict__ gi,
+                         S* __restrict__ gx, S* __restrict__ sprev, S* __restrict__ pgv,
+                         const S* __restrict__ pgs, S* __restrict__ gb, S* __restrict__ gt,
+                         const S* __restrict__ pb, const S* __restrict__ pth, const Surrogate<S>& sur, S keep,
+                         bool first, int64_t M) {
+  at::parallel_for(0, M, kDenseGrain, [&](int64_t b, int64_t e) {
+    std::vector<S> z(e - b), ds(e - b);
+    #pragma GCC ivdep
+    for (int64_t i = b; i < e; ++i) z[i - b] = ht[i] - pth[i];
+    dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+    #pragma GCC ivdep
+    for (int64_t i = b; i < e; ++i) {
+      const S h = ht[i], th = pth[i];
+      const S s = static_cast<S>(h >= th);
+      const S hq = hp[i], sq = static_cast<S>(hq >= th);
+      const S sp = first ? ps0[i] : sq;
+      const S vprev = first ? pv0[i] : reset_of<R>(hq, sq, th);
+      const S gv = pgv[i];
+      const S gs = (go ? go[i] : S(0)) + pgs[i] + gv * dreset_ds<R>(h, th, keep);
+      const S gz = gs * ds[i - b];
+      const S gh = (gi ? gi[i] : S(0)) + gz + gv * dreset_dh<R>(s);
+      gx[i] = gh; sprev[i] = sp;
+      gb[i] += gh * vprev;
+      gt[i] += -gz - (R == 0 ? s * gv : S(0));
+      pgv[i] = pb[i] * gh;
+    }
+  });
+}
+
+inline int64_t check_dense(const at::Tensor& x, const at::Tensor& W, int64_t reset, const char* fn) {
+  check_x(x, fn);
+  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kDouble, "spikekit C++ engine ", fn,
+              ": x must be float32 or float64, got ", x.scalar_type());
+  TORCH_CHECK(reset >= 0 && reset <= 2, "spikekit C++ engine ", fn, ": reset must be 0, 1 or 2, got ", reset);
+  TORCH_CHECK(W.defined() && W.dim() == 2 && W.size(0) == W.size(1) && W.size(0) > 0 &&
+                  x.size(1) % W.size(0) == 0,
+              "spikekit C++ engine ", fn, ": W must be [N, N] with N dividing M = ", x.size(1), ", got ",
+              W.defined() ? W.sizes() : at::IntArrayRef{});
+  TORCH_CHECK(W.device().is_cpu() && W.is_contiguous() && W.scalar_type() == x.scalar_type(),
+              "spikekit C++ engine ", fn, ": W must be a contiguous CPU tensor of x's dtype");
+  return W.size(0);
+}
+
+#define SPIKEKIT_DENSE_RESET(FN, ...) \
+  do { if (reset == 0) FN<S, 0>(__VA_ARGS__); else if (reset == 1) FN<S, 1>(__VA_ARGS__); \
+       else FN<S, 2>(__VA_ARGS__); } while (0)
+
+// -> {spikes, membrane, v, s}; v and s (the state) are updated in place.
+std::vector<at::Tensor> rlif_dense_forward(const at::Tensor& x, at::Tensor v, at::Tensor s,
+                                           const at::Tensor& W, const at::Tensor& beta, const at::Tensor& thr,
+                                           int64_t reset) {
+  const char* fn = "rlif_dense_forward";
+  const int64_t N = check_dense(x, W, reset, fn);
+  const int64_t T = x.size(0), M = x.size(1);
+  check_vec(v, M, x.scalar_type(), fn, "state");
+  check_vec(s, M, x.scalar_type(), fn, "state");
+  check_vec(beta, M, x.scalar_type(), fn, "params");
+  check_vec(thr, M, x.scalar_type(), fn, "params");
+  auto out = at::empty_like(x);
+  auto hs = at::empty_like(x);
+  const at::Tensor s2 = s.view({M / N, N}), Wt = W.t();
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "rlif_dense_forward", [&] {
+    using S = scalar_t;
+    const S* px = x.data_ptr<S>();
+    for (int64_t t = 0; t < T; ++t) {
+      const at::Tensor rec = at::mm(s2, Wt);  // the core's s @ W.T
+      const int64_t k = t * M;
+      SPIKEKIT_DENSE_RESET(rlif_dense_step, px + k, rec.data_ptr<S>(), out.data_ptr<S>() + k,
+                           hs.data_ptr<S>() + k, v.data_ptr<S>(), s.data_ptr<S>(), beta.data_ptr<S>(),
+                           thr.data_ptr<S>(), M);
+    }
+  });
+  return {out, hs, v, s};
+}
+
+// -> {gx, gv0, gs0, gW, gbeta, gthr}; gv and gs (the final state's gradient) become the initial state's.
+std::vector<at::Tensor> rlif_dense_backward(const at::Tensor& h, const at::Tensor& v0, const at::Tensor& s0,
+                                            const at::Tensor& W, const at::Tensor& beta,
+                                            const at::Tensor& thr, const std::optional<at::Tensor>& gout,
+                                            const std::optional<at::Tensor>& gh, at::Tensor gv, at::Tensor gs,
+                                            int64_t reset, bool detach, int64_t kind, double sp) {
+  const char* fn = "rlif_dense_backward";
+  const int64_t N = check_dense(h, W, reset, fn);
+  const int64_t T = h.size(0), M = h.size(1), B = M / N;
+  for (const at::Tensor& t : {v0, s0}) check_vec(t, M, h.scalar_type(), fn, "state");
+  for (const at::Tensor& t : {gv, gs}) check_vec(t, M, h.scalar_type(), fn, "gstate");
+  for (const at::Tensor& t : {beta, thr}) check_vec(t, M, h.scalar_type(), fn, "params");
+  check_opt_seq(gout, h, fn, "gout");
+  check_opt_seq(gh, h, fn, "gh");
+  auto gx = at::empty_like(h);
+  auto sprev = at::empty_like(h);
+  auto gb = at::zeros_like(beta);
+  auto gt = at::zeros_like(thr);
+  AT_DISPATCH_FLOATING_TYPES(h.scalar_type(), "rlif_dense_backward", [&] {
+    using S = scalar_t;
+    const Surrogate<S> sur(static_cast<int>(kind), sp);
+    const S keep = detach ? S(0) : S(1);
+    const S* ph = h.data_ptr<S>();
+    const S* pgo = ptr_or_null<S>(gout);
+    const S* pgi = ptr_or_null<S>(gh);
+    for (int64_t t = T - 1; t >= 0; --t) {
+      const int64_t k = t * M;
+      SPIKEKIT_DENSE_RESET(rlif_dense_bwd_step, ph + k, t > 0 ? ph + k - M : ph, v0.data_ptr<S>(),
+                           s0.data_ptr<S>(), pgo ? pgo + k : nullptr, pgi ? pgi + k : nullptr,
+                           gx.data_ptr<S>() + k, sprev.data_ptr<S>() + k, gv.data_ptr<S>(), gs.data_ptr<S>(),
+                           gb.data_ptr<S>(), gt.data_ptr<S>(), beta.data_ptr<S>(), thr.data_ptr<S>(), sur,
+                           keep, t == 0, M);
+      at::Tensor gs2 = gs.view({B, N});
+      at::mm_out(gs2, gx[t].view({B, N}), W);  // the gradient reaching s_{t-1}
+    }
+  });
+  auto gW = at::mm(gx.view({T * B, N}).t(), sprev.view({T * B, N}));
+  return {gx, gv, gs, gW, gb, gt};
 }
 
 }  // namespace
@@ -882,9 +1469,13 @@ std::vector<at::Tensor> family_backward(int64_t family, const std::vector<at::Te
 FUNCTIONS = [
     "set_block_size",
     "lif_forward",
+    "lif_forward_ck",
     "lif_backward",
+    "lif_backward_recompute",
     "refractory_forward",
     "refractory_backward",
     "family_forward",
     "family_backward",
+    "rlif_dense_forward",
+    "rlif_dense_backward",
 ]

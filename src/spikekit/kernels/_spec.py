@@ -146,10 +146,18 @@ def numel(shape: torch.Size) -> int:
     return math.prod(shape)
 
 
-FAMILY_CODES = {"alif": 0, "synaptic": 1, "rlif": 2, "srm": 3}  # the C++ engine's family codes
+FAMILY_CODES = {  # the C++ engine's family codes (the spec families it runs)
+    "alif": 0, "synaptic": 1, "rlif": 2, "srm": 3, "izhikevich": 4, "adex": 5, "alpha": 6,
+}  # fmt: skip
+DENSE_RLIF = "rlif_dense"  # the "rlif" family with a dense weight [N, N]: its own C++ entry pair, no code
 FAMILY_LAYOUT = {  # (state fields, parameters, saved sequences) of each family, as the C++ engine has them
     "alif": (2, 5, 2),
     "synaptic": (2, 3, 2),
     "rlif": (2, 3, 1),
     "srm": (3, 4, 2),
+    "izhikevich": (2, 7, 3),
+    "adex": (2, 13, 3),
+    "alpha": (3, 4, 3),
+    DENSE_RLIF: (2, 3, 1),
 }
+FAMILY_MATRIX = {DENSE_RLIF: 0}  # the parameter passed whole ([N, N]), not expanded per neuron

@@ -107,12 +107,15 @@ def check_engine(
     vecs: dict[str, torch.Tensor | None] | None = None,
     params: dict[str, torch.Tensor | None] | None = None,
     scalar_params: bool = False,
+    broadcast_rows: bool = False,
 ) -> None:
     """Raise unless an engine function's tensors fit each other (module docstring).
 
     ``x`` (and every ``seqs`` entry) must be ``[T, M]``, ``vecs`` ``[M]``, both in ``x``'s dtype;
     ``params`` ``[M]`` in ``param_dtype`` (``None``: any floating dtype; ``scalar_params``: 0-d allowed too);
     all contiguous and on ``x``'s device (of type ``device`` unless ``None``). ``None`` entries are absent.
+    ``broadcast_rows``: ``x`` and the ``seqs`` may also hold one contiguous row for every step (row stride
+    0, as ``row.expand(T, M)``), which the engine reads without a copy.
     """
     where = f"spikekit engine {fn}"
     check_tensor(x, f"{where}: x")
@@ -146,10 +149,16 @@ def check_engine(
                 raise TypeError(f"{label} must have dtype {want}, got {t.dtype}")
             if t.device != x.device:
                 raise ValueError(f"{label} must be on x's device {x.device}, got {t.device}")
-            if not t.is_contiguous():
-                raise ValueError(f"{label} must be contiguous")
-    if not x.is_contiguous():
+            if not t.is_contiguous() and not (i == 0 and broadcast_rows and _time_broadcast(t)):
+                also = " (or one contiguous row broadcast over time)" if i == 0 and broadcast_rows else ""
+                raise ValueError(f"{label} must be contiguous{also}")
+    if not x.is_contiguous() and not (broadcast_rows and _time_broadcast(x)):
         raise ValueError(f"{where}: x must be contiguous (call x.contiguous())")
+
+
+def _time_broadcast(t: torch.Tensor) -> bool:
+    """Whether ``t [T, M]`` is one contiguous row repeated over time (row stride 0)."""
+    return t.stride(0) == 0 and (t.stride(1) == 1 or t.shape[1] <= 1)
 
 
 def check_codes(fn: str, form: Any = None, reset: Any = None, a: torch.Tensor | None = None) -> None:

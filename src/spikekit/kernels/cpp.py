@@ -14,18 +14,39 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import sys
 import warnings
 from types import ModuleType
 
 import torch
 
 from ._cpp_source import FUNCTIONS, SOURCE
-from ._spec import FAMILY_CODES, FAMILY_LAYOUT, FORM_PLIF, RESETS, opmath, per_neuron, surrogate_code
+from ._spec import (
+    DENSE_RLIF,
+    FAMILY_CODES,
+    FAMILY_LAYOUT,
+    FORM_PLIF,
+    RESETS,
+    opmath,
+    per_neuron,
+    surrogate_code,
+)
 from ._validate import check_codes, check_engine
 
 DTYPES = (torch.float32, torch.float64, torch.bfloat16)  # what the C++ source dispatches on
 
 NAME = "cpp"
+
+# What LIFFunction may ask of this engine beyond the common contract: a forward that keeps no membrane
+# (lif_forward_checkpointed: the state every few steps instead; lif_backward(..., checkpoints=...)
+# recomputes h from the input, a chunk of steps at a time, while it is in the cache), and inputs and output
+# gradients that are the same at every step (one row, row stride 0, as ``row.expand(T, M)``: the direct
+# encoding's input current, the gradient of a sum) read without a copy.
+RECOMPUTES_H = True
+BROADCAST_ROWS = True
+RECOMPUTE_BYTES = 1 << 19  # h of one chunk of steps x RECOMPUTE_WIDTH neurons, recomputed in the backward
+RECOMPUTE_WIDTH = 8192  # the C++ source's kRecomputeWidth
 
 # No fused multiply-add (spikes must equal the reference bit for bit); -fno-trapping-math lets GCC
 # vectorize the compare-and-select loops (10x here) without changing any result.
@@ -46,6 +67,8 @@ def build(
     from torch.utils.cpp_extension import load_inline
 
     digest = hashlib.sha256((source + " ".join(flags) + torch.__version__).encode()).hexdigest()[:12]
+    if not _built(f"{prefix}_{digest}"):  # a minute of silence otherwise: say what is happening
+        print(f"spikekit: compiling {what} (once per machine and version; about a minute)", file=sys.stderr)
     try:
         return load_inline(
             name=f"{prefix}_{digest}",
@@ -66,6 +89,29 @@ def build(
         return None
 
 
+def _built(name: str) -> bool:
+    """Whether PyTorch's extension cache already holds the compiled ``name`` (the directory
+    ``torch.utils.cpp_extension`` builds it in)."""
+    from torch.utils.cpp_extension import get_default_build_root
+
+    root = os.environ.get("TORCH_EXTENSIONS_DIR")
+    if root is None:
+        accel = f"cu{torch.version.cuda.replace('.', '')}" if torch.version.cuda else "cpu"
+        root = os.path.join(
+            get_default_build_root(), f"py{sys.version_info.major}{sys.version_info.minor}_{accel}"
+        )
+    return os.path.exists(os.path.join(root, name, f"{name}.so"))
+
+
+AVX512_FLAGS = ["-mavx512f", "-mavx512dq", "-mavx512vl", "-mavx512bw", "-mprefer-vector-width=512"]
+
+
+def _engine_flags() -> list[str]:
+    """The engine's own flags: :func:`_flags`, plus AVX-512 where PyTorch runs AVX-512 kernels (16 floats
+    per register in the LIF loops; wider vectors change no result: each neuron's arithmetic is its own)."""
+    return _flags() + (AVX512_FLAGS if torch.backends.cpu.get_cpu_capability() == "AVX512" else [])
+
+
 @functools.lru_cache(maxsize=1)
 def _load() -> ModuleType | None:
     return build(
@@ -73,7 +119,7 @@ def _load() -> ModuleType | None:
         "the C++ engine of the 'fused' backend",
         SOURCE,
         FUNCTIONS,
-        _flags(),
+        _engine_flags(),
         "'fused' runs its PyTorch engine instead",
     )
 
@@ -106,26 +152,68 @@ def _check(fn: str, x, **groups) -> None:
 
 def lif_forward(x, v, a, thr, form: int, reset: str):
     check_codes("cpp.lif_forward", form, reset, a)
-    _check("lif_forward", x, vecs={"v": v}, params={"a": a, "thr": thr})
+    _check("lif_forward", x, vecs={"v": v}, params={"a": a, "thr": thr}, broadcast_rows=True)
     return _ext().lif_forward(x, v, a, thr, form, RESETS[reset])
 
 
-def lif_backward(saved, v0, a, thr, spec, gs, gh, gv_end, need_a: bool, need_thr: bool):
+def checkpoint_steps(x: torch.Tensor) -> int:
+    """Steps between two checkpoints for ``x [T, M]``: one chunk of recomputed h takes about
+    :data:`RECOMPUTE_BYTES`."""
+    steps, m = x.shape
+    return max(1, min(steps, RECOMPUTE_BYTES // (max(1, min(m, RECOMPUTE_WIDTH)) * x.element_size())))
+
+
+def lif_forward_checkpointed(x, v, a, thr, form: int, reset: str, store_h: bool, keep: bool = True):
+    """The forward for a backward that recomputes h: ``(spikes, h or None, final v, checkpoints)``, the
+    checkpoints (the state every ``K`` steps, ``(ck [ceil(T / K) - 1, M], K)``) for :func:`lif_backward`;
+    ``keep=False`` (no backward to come): none (``K = T``)."""
+    check_codes("cpp.lif_forward_checkpointed", form, reset, a)
+    _check("lif_forward_checkpointed", x, vecs={"v": v}, params={"a": a, "thr": thr}, broadcast_rows=True)
+    steps = checkpoint_steps(x) if keep else max(1, x.shape[0])
+    s, h, v, ck = _ext().lif_forward_ck(x, v, a, thr, form, RESETS[reset], steps, store_h)
+    return s, (h if store_h else None), v, (ck, steps)
+
+
+def _check_checkpoints(x: torch.Tensor, ck, steps) -> None:
+    where = "spikekit engine cpp.lif_backward"
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(
+            f"{where}: the checkpoints' K (steps between two) must be an int >= 1, got {steps!r}"
+        )
+    rows = -(-x.shape[0] // steps) - 1
+    check_engine(
+        "cpp.lif_backward", x, dtypes=DTYPES, device="cpu", param_dtype=None, broadcast_rows=True,
+        seqs=None, vecs=None,
+    )  # fmt: skip
+    if not isinstance(ck, torch.Tensor) or tuple(ck.shape) != (rows, x.shape[1]):
+        got = tuple(ck.shape) if isinstance(ck, torch.Tensor) else type(ck).__name__
+        raise ValueError(
+            f"{where}: checkpoints must be [ceil(T / K) - 1, M] = {(rows, x.shape[1])}, got {got}"
+        )
+    if ck.dtype != x.dtype or ck.device != x.device or not ck.is_contiguous():
+        raise ValueError(f"{where}: checkpoints must be a contiguous tensor of x's dtype and device")
+
+
+def lif_backward(saved, v0, a, thr, spec, gs, gh, gv_end, need_a: bool, need_thr: bool, checkpoints=None):
+    """The common contract. With ``checkpoints`` (from :func:`lif_forward_checkpointed`) ``saved`` is the
+    input ``x`` and the kernel recomputes ``h`` from it; so it does for ``FORM_PLIF``, which always saves
+    ``x`` (its checkpoints are made here when not given). ``gs``/``gh`` may be broadcast over time."""
     check_codes("cpp.lif_backward", spec.form, spec.reset, a)
     _check(
         "lif_backward", saved, seqs={"gs": gs, "gh": gh}, vecs={"v0": v0, "gv_end": gv_end},
-        params={"a": a, "thr": thr},
+        params={"a": a, "thr": thr}, broadcast_rows=True,
     )  # fmt: skip
-    x = None
-    h = saved
-    if spec.form == FORM_PLIF:
-        x = saved
-        h = lif_forward(saved, v0.clone(), a, thr, spec.form, spec.reset)[1]
+    if checkpoints is None and spec.form == FORM_PLIF:
+        checkpoints = lif_forward_checkpointed(saved, v0.clone(), a, thr, spec.form, spec.reset, False)[3]
     gu = gv_end.clone() if gv_end is not None else torch.zeros_like(v0)
     kind, sp = _code(spec)
-    gx, gu, ga, gthr = _ext().lif_backward(
-        h, x, v0, a, thr, gs, gh, gu, spec.form, RESETS[spec.reset], spec.detach, kind, sp, need_a, need_thr
-    )
+    args = (v0, a, thr, gs, gh, gu, spec.form, RESETS[spec.reset], spec.detach, kind, sp, need_a, need_thr)
+    if checkpoints is None:
+        gx, gu, ga, gthr = _ext().lif_backward(saved, None, *args)
+    else:
+        ck, steps = checkpoints
+        _check_checkpoints(saved, ck, steps)
+        gx, gu, ga, gthr = _ext().lif_backward_recompute(saved, ck, steps, *args)
     return gx, gu, (ga if need_a else None), (gthr if need_thr else None)
 
 
@@ -169,6 +257,8 @@ def family_forward(family: str, x, state: list, params: list, reset: str):
     parameters ``[M]`` in ``x``'s dtype (float32 or float64). Returns ``(spikes, saved sequences (the
     membrane first), final states)``; the states are updated in place."""
 
+    if family == DENSE_RLIF:
+        return _dense_forward(x, state, params, reset)
     code, (n_state, n_params, n_saved) = FAMILY_CODES[family], FAMILY_LAYOUT[family]
     check_codes(f"cpp.{family}_forward", reset=reset)
     _check_family(f"{family}_forward", x, state, params, n_state, n_params)
@@ -195,6 +285,8 @@ def family_backward(family: str, saved: list, state0: list, params: list, spec, 
     first), ``gstate`` the final state's gradient (zeros where none). Returns ``(gx, [gradient of each
     initial state field], [gradient of each parameter])``."""
 
+    if family == DENSE_RLIF:
+        return _dense_backward(saved, state0, params, spec, gout, gh, gstate)
     code, (n_state, n_params, n_saved) = FAMILY_CODES[family], FAMILY_LAYOUT[family]
     check_codes(f"cpp.{family}_backward", reset=spec.reset)
     if len(saved) != n_saved or len(gstate) != n_state:
@@ -214,3 +306,51 @@ def family_backward(family: str, saved: list, state0: list, params: list, spec, 
         RESETS[spec.reset], spec.detach, kind, sp,
     )  # fmt: skip
     return res[0], res[1 : 1 + n_state], res[1 + n_state :]
+
+
+def _check_dense(fn: str, x, state, params, seqs=None) -> None:
+    if len(state) != 2 or len(params) != 3:
+        raise ValueError(
+            f"spikekit engine cpp.{fn}: needs 2 state and 3 parameter tensors, got {len(state)} and "
+            f"{len(params)}"
+        )
+    w = params[0]
+    if not isinstance(w, torch.Tensor) or w.dim() != 2 or w.shape[0] != w.shape[1] or w.shape[0] == 0:
+        raise ValueError(f"spikekit engine cpp.{fn}: params[0] must be a weight [N, N]")
+    n = w.shape[0]
+    if x.dim() == 2 and x.shape[1] % n:
+        raise ValueError(f"spikekit engine cpp.{fn}: x's {x.shape[1]} neurons are not a multiple of N = {n}")
+    if w.dtype != x.dtype or w.device != x.device or not w.is_contiguous():
+        raise TypeError(
+            f"spikekit engine cpp.{fn}: params[0] (W) must be a contiguous tensor of x's dtype {x.dtype}"
+        )
+    _check_family(fn, x, state, params[1:], 2, 2, seqs=seqs)
+
+
+def _dense_forward(x, state, params, reset: str):
+    """The dense RLIF's forward: ``params = (W [N, N], beta [M], threshold [M])``, ``M = B N``."""
+    check_codes("cpp.rlif_dense_forward", reset=reset)
+    _check_dense("rlif_dense_forward", x, state, params)
+    out, h, v, s = _ext().rlif_dense_forward(x, state[0], state[1], *params, RESETS[reset])
+    return out, [h], [v, s]
+
+
+def _dense_backward(saved, state0, params, spec, gout, gh, gstate):
+    check_codes("cpp.rlif_dense_backward", reset=spec.reset)
+    if len(saved) != 1 or len(gstate) != 2:
+        raise ValueError(
+            "spikekit engine cpp.rlif_dense_backward: needs 1 saved sequence and 2 state gradients, got "
+            f"{len(saved)} and {len(gstate)}"
+        )
+    seqs = {"gout": gout, "gh": gh}
+    _check_dense("rlif_dense_backward", saved[0], state0, params, seqs=seqs)
+    check_engine(
+        "cpp.rlif_dense_backward", saved[0], dtypes=FAMILY_DTYPES, device="cpu", param_dtype=None,
+        vecs={f"gstate[{i}]": t for i, t in enumerate(gstate)},
+    )  # fmt: skip
+    kind, sp = _code(spec)
+    gx, gv, gs, gw, gb, gt = _ext().rlif_dense_backward(
+        saved[0], state0[0], state0[1], *params, gout, gh, gstate[0].clone(), gstate[1].clone(),
+        RESETS[spec.reset], spec.detach, kind, sp,
+    )  # fmt: skip
+    return gx, [gv, gs], [gw, gb, gt]

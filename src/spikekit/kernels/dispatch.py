@@ -94,10 +94,10 @@ def run(step: Any, x: torch.Tensor, state: Any, params: Any, *, record_v: bool, 
 
 def _run_family(step: Any, family: str, x: torch.Tensor, state: Any, params: Any, *, record_v: bool):
     spec = families.family_spec(family, params, x)
-    if not families.native_ok(spec, x):
+    if not families.native_ok(spec, x, tuple(state)):
         return loop(step, x, state, params, record_v=record_v)
     owner = spec_of(step).name
-    for name, p in zip(families.PARAM_NAMES[family], spec.params, strict=True):
+    for name, p in families.per_neuron_params(spec):
         if p.dim() > 0:
             check_per_neuron(owner, name, p, x.shape[1:])
     from . import cpp

@@ -5,10 +5,15 @@ outside autograd's graph and saves only what its hand-written backward needs:
 
 - ``"lif"`` family, forms ``if`` and ``decay``: the pre-reset membrane ``h [T, B, ...]``. Spikes are
   not saved: ``s = H(h - threshold)`` is recomputed bit for bit. Form ``plif`` (the input decays too) saves
-  the input ``x`` instead (the gradient of ``a`` needs ``x - v``) and recomputes ``h`` in backward.
+  the input ``x`` instead (the gradient of ``a`` needs ``x - v``) and recomputes ``h`` in backward. The C++
+  engine saves the input for every form, and the state every ``K`` steps (checkpoints: ``1/K`` of ``h``,
+  ``K`` about 16 at 8192 neurons): its forward writes spikes only (and ``h`` when the membrane is recorded),
+  and its backward recomputes ``h`` one chunk of ``K`` steps at a time from the chunk's checkpoint, while it
+  is in the cache (the same arithmetic, so the same ``h`` bit for bit).
 - ``"refractory"`` family (the seed neuron): the pre-reset ``inner`` ``[T, B, ...]``.
 
-That is one value per neuron and step, in the input's dtype; the reference loop keeps two or more.
+That is one value per neuron and step (plus the C++ engine's checkpoints), in the input's dtype; the
+reference loop keeps two or more.
 """
 
 from __future__ import annotations
@@ -36,44 +41,81 @@ def _state(v: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     return v.to(dtype).reshape(-1).clone(memory_format=torch.contiguous_format)
 
 
+def _rows(x: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``x [T, ...]`` as ``[T, M]`` for an engine that reads rows broadcast over time
+    (``engine.BROADCAST_ROWS``): a sequence that is the same at every step (the direct encoding's input,
+    the gradient of a sum: ``expand``-ed) stays one row, without a ``[T, M]`` copy."""
+    x2 = x.to(dtype).reshape(x.shape[0], -1)
+    if x2.is_contiguous():
+        return x2
+    if x2.stride(0) == 0:
+        return x2[0].contiguous().expand(x2.shape)
+    return x2.contiguous()
+
+
+def _flattener(engine: ModuleType):
+    return _rows if getattr(engine, "BROADCAST_ROWS", False) else _flat
+
+
 def _needs(t: torch.Tensor | None) -> bool:
     return t is not None and t.requires_grad
 
 
 class LIFFunction(torch.autograd.Function):
-    """``(x, v0, a, thr) -> (spikes, h, v_final)`` for one :class:`LIFSpec`, through ``engine``."""
+    """``(x, v0, a, thr) -> (spikes, h, v_final)`` for one :class:`LIFSpec`, through ``engine``.
+
+    An engine that recomputes ``h`` in its backward (``engine.RECOMPUTES_H``, the C++ one) saves the input
+    and the state every few steps (its checkpoints) instead of ``h``; without ``record_v`` the forward then
+    writes no membrane at all and returns an empty ``h``.
+    """
 
     @staticmethod
-    def forward(ctx, x, v0, a, thr, spec: LIFSpec, engine: ModuleType):
+    def forward(ctx, x, v0, a, thr, spec: LIFSpec, engine: ModuleType, record_v: bool = True):
         dtype = result_dtype(x, v0, a, thr)
         shape = x.shape[1:]
-        x2 = _flat(x, dtype)
+        x2 = _flattener(engine)(x, dtype)
         pa, pthr = engine.param(a, shape, dtype), engine.param(thr, shape, dtype)
         v0f = _state(v0, dtype)
-        s, h, v_end = engine.lif_forward(x2, v0f.clone(), pa, pthr, spec.form, spec.reset)
+        ctx.checkpoints = None
+        if getattr(engine, "RECOMPUTES_H", False):  # save x and the state every few steps, not h
+            s, h, v_end, ctx.checkpoints = engine.lif_forward_checkpointed(
+                x2, v0f.clone(), pa, pthr, spec.form, spec.reset, record_v
+            )
+        else:
+            s, h, v_end = engine.lif_forward(x2, v0f.clone(), pa, pthr, spec.form, spec.reset)
         ctx.set_materialize_grads(False)
-        ctx.save_for_backward(x2 if spec.form == FORM_PLIF else h, v0f, a, thr)
+        saved_is_x = spec.form == FORM_PLIF or ctx.checkpoints is not None
+        ck, ctx.checkpoint_steps = ctx.checkpoints if ctx.checkpoints is not None else (None, None)
+        ctx.checkpoints = ctx.checkpoints is not None
+        ctx.save_for_backward(x2 if saved_is_x else h, v0f, a, thr, ck)  # ck: counted with the rest
         ctx.spec, ctx.engine, ctx.shape, ctx.dtypes = spec, engine, shape, (x.dtype, v0.dtype, dtype)
+        if h is None:
+            h = s.new_empty(0)
+            ctx.mark_non_differentiable(h)
+            return s.view(x.shape), h, v_end.view(shape)
         return s.view(x.shape), h.view(x.shape), v_end.view(shape)
 
     @staticmethod
     def backward(ctx, gs, gh, gv_end):
-        saved, v0f, a, thr = ctx.saved_tensors
+        saved, v0f, a, thr, ck = ctx.saved_tensors
         spec, engine, shape = ctx.spec, ctx.engine, ctx.shape
         x_dtype, v_dtype, dtype = ctx.dtypes
         need_a, need_thr = ctx.needs_input_grad[2], ctx.needs_input_grad[3]
         pa, pthr = engine.param(a, shape, dtype), engine.param(thr, shape, dtype)
         steps = saved.shape[0]
-        flat = [None if g is None else _flat(g, dtype) for g in (gs, gh)]
+        rows = _flattener(engine)
+        flat = [None if g is None or g.numel() == 0 else rows(g, dtype) for g in (gs, gh)]
         gv = None if gv_end is None else _state(gv_end, dtype)
+        # only an engine that recomputes h made checkpoints; it gets them with x in place of h
+        extra = {"checkpoints": (ck, ctx.checkpoint_steps)} if ctx.checkpoints else {}
         gx, gv0, ga, gthr = engine.lif_backward(
-            saved, v0f, pa, pthr, spec, flat[0], flat[1], gv, need_a, need_thr
+            saved, v0f, pa, pthr, spec, flat[0], flat[1], gv, need_a, need_thr, **extra
         )
         gx = gx.view(steps, *shape).to(x_dtype)
         gv0 = gv0.view(shape).to(v_dtype)
         ga = reduce_to(ga, a, shape) if need_a else None
         gthr = reduce_to(gthr, thr, shape) if need_thr else None
-        return gx, gv0, ga, gthr, None, None
+        return gx, gv0, ga, gthr, None, None, None
 
 
 class RefractoryFunction(torch.autograd.Function):
@@ -123,7 +165,7 @@ def lif_run(spec: LIFSpec, x: torch.Tensor, v0: torch.Tensor, engine: ModuleType
     """Run the LIF family: returns ``(spikes, final v, h or None)``."""
     if not torch.is_grad_enabled() or not any(map(_needs, (x, v0, spec.a, spec.thr))):
         return _lif_no_grad(spec, x, v0, engine, record_v)
-    s, h, v_end = LIFFunction.apply(x, v0, spec.a, spec.thr, spec, engine)
+    s, h, v_end = LIFFunction.apply(x, v0, spec.a, spec.thr, spec, engine, record_v)
     return s, v_end, (h if record_v else None)
 
 
@@ -132,7 +174,13 @@ def _lif_no_grad(spec: LIFSpec, x, v0, engine, record_v):
     shape = x.shape[1:]
     with torch.no_grad():
         pa, pthr = engine.param(spec.a, shape, dtype), engine.param(spec.thr, shape, dtype)
-        s, h, v_end = engine.lif_forward(_flat(x, dtype), _state(v0, dtype), pa, pthr, spec.form, spec.reset)
+        x2, v0f = _flattener(engine)(x, dtype), _state(v0, dtype)
+        if not record_v and getattr(engine, "RECOMPUTES_H", False):  # no membrane to write
+            s, _, v_end, _ = engine.lif_forward_checkpointed(
+                x2, v0f, pa, pthr, spec.form, spec.reset, False, keep=False
+            )
+            return s.view(x.shape), v_end.view(shape), None
+        s, h, v_end = engine.lif_forward(x2, v0f, pa, pthr, spec.form, spec.reset)
     return s.view(x.shape), v_end.view(shape), (h.view(x.shape) if record_v else None)
 
 
