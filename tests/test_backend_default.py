@@ -92,7 +92,7 @@ def test_set_backend_checks_every_neuron_before_changing_any():
     assert sk.nn.engines(model) == before
     assert sk.nn.set_backend(model, "torch") is model
     assert sk.nn.engines_text(model) == "LIF x2 reference"
-    assert sk.nn.engines_text(sk.models.SeedANN()) == "none (no spiking neurons)"
+    assert sk.nn.engines_text(sk.models.SeedANN()) == "none (no spikekit.nn neuron module)"
 
 
 @needs_cpp

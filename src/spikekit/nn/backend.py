@@ -56,11 +56,12 @@ def engines(module: nn.Module, device: torch.device | str | None = None) -> dict
 
 
 def engines_text(module: nn.Module, device: torch.device | str | None = None) -> str:
-    """One line for a log: ``"LIF x2 fused:cpp"``, ``"RLIF reference, LIF fused:cpp"``; ``"none"``."""
+    """One line for a log: ``"LIF x2 fused:cpp"``, ``"RLIF reference, LIF fused:cpp"``; ``"none (...)"`` for a
+    model without neuron modules (an ANN, or a model that steps a functional core itself, as the LSNN)."""
     counts: Counter[tuple[str, str]] = Counter()
     named = dict(module.named_modules())
     for name, engine in engines(module, device).items():
         counts[(type(named.get(name, module)).__name__, engine)] += 1
     if not counts:
-        return "none (no spiking neurons)"
+        return "none (no spikekit.nn neuron module)"
     return ", ".join(f"{kind}{f' x{n}' if n > 1 else ''} {engine}" for (kind, engine), n in counts.items())
