@@ -64,6 +64,7 @@ def test_reference_models_default_to_fused_and_equal_the_reference(build, x):
     model = build()
     names = sk.nn.engines(model)
     assert names and all(e == "fused:cpp" for e in names.values()), names
+    assert sk.nn.engines(model, device="cpu") == names  # what the CLI header asks: the same answer
     ref = build()
     ref.load_state_dict(model.state_dict())
     sk.nn.set_backend(ref, "torch")

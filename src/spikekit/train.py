@@ -699,8 +699,10 @@ def _fit(model, train_set, test_set, config, out_dir, resume, progress, extra, l
                 f"checkpoint {ckpt_path} is damaged: its config is invalid ({err})"
             ) from None
         # epochs, device and checkpointing may change on resume (checkpointing changes no result)
-        same = replace(saved, epochs=config.epochs, device=config.device)
-        if replace(same, checkpoint_every=config.checkpoint_every) != config:
+        same = replace(
+            saved, epochs=config.epochs, device=config.device, checkpoint_every=config.checkpoint_every
+        )
+        if same != config:
             raise ValueError(f"resume: the checkpoint was trained with {saved}, not {config}")
         try:
             model.load_state_dict(ckpt["model"])

@@ -309,11 +309,8 @@ def controlled_window(
         ap = {"tau": tau_ap, "scale": scale_ap}
 
     module = build_neuron(neuron, surrogate, neuron_kwargs)
-    per_neuron = [
-        n
-        for n, t in (*inner_neuron(module).named_parameters(), *inner_neuron(module).named_buffers())
-        if t.numel() > 1
-    ]
+    core = inner_neuron(module)
+    per_neuron = [n for n, t in (*core.named_parameters(), *core.named_buffers()) if t.numel() > 1]
     if per_neuron:  # the fused engines would refuse it; the reference loop would broadcast the input
         raise ValueError(
             f"{neuron_label(module)} must take one feature per step, [T, B, 1] -> [T, B, 1]; its "

@@ -43,16 +43,11 @@ def set_backend(module: nn.Module, backend: str) -> nn.Module:
 def engines(module: nn.Module, device: torch.device | str | None = None) -> dict[str, str]:
     """``{name: engine}`` for every neuron of ``module`` (see :meth:`spikekit.nn.Neuron.engine`), for an
     input on ``device`` (``None``: where each neuron's tensors are) in the neuron's dtype."""
-    out = {}
-    for name, m in module.named_modules():
-        if isinstance(m, Neuron):
-            x = None
-            if device is not None:
-                ref = next((t for t in (*m.parameters(), *m.buffers()) if t.is_floating_point()), None)
-                dtype = ref.dtype if ref is not None else torch.get_default_dtype()
-                x = torch.zeros(1, 1, dtype=dtype, device=device)
-            out[name or type(m).__name__] = m.engine(x)
-    return out
+    return {
+        name or type(m).__name__: m.engine(device=device)
+        for name, m in module.named_modules()
+        if isinstance(m, Neuron)
+    }
 
 
 def engines_text(module: nn.Module, device: torch.device | str | None = None) -> str:

@@ -204,8 +204,9 @@ class Neuron(nn.Module):
             rec(out.unsqueeze(0), v.unsqueeze(0))
         return out, state
 
-    def engine(self, x: torch.Tensor | None = None) -> str:
-        """What a call on ``x`` runs (``None``: an input on this module's device, in its dtype).
+    def engine(self, x: torch.Tensor | None = None, device: torch.device | str | None = None) -> str:
+        """What a call on ``x`` runs (``None``: one step of this neuron's shape, in its dtype, on ``device``
+        or, without one, where its tensors are).
 
         ``"fused:cpp"`` (the C++ engine), ``"fused:torch"`` (the fused algorithm in PyTorch operations,
         e.g. for a user-defined surrogate), ``"triton"``, or ``"reference"`` (the loop over the functional
@@ -215,9 +216,9 @@ class Neuron(nn.Module):
         """
         if x is None:
             tensors = [t for t in (*self.parameters(), *self.buffers()) if t.is_floating_point()]
-            ref = tensors[0] if tensors else None
-            dtype = ref.dtype if ref is not None else torch.get_default_dtype()
-            device = ref.device if ref is not None else "cpu"
+            dtype = tensors[0].dtype if tensors else torch.get_default_dtype()
+            if device is None:
+                device = tensors[0].device if tensors else "cpu"
             x = torch.zeros(1, *self._step_shape(), dtype=dtype, device=device)
         step = type(self).core_step
         backend = resolve_backend(self.backend, step, x.device)
@@ -237,11 +238,7 @@ class Neuron(nn.Module):
         if self.backend == "auto":
             try:
                 backend += f" -> {self.engine()}"
-            except (
-                RuntimeError,
-                ValueError,
-                TypeError,
-            ):  # e.g. parameters on 'meta': say only what was asked
+            except (RuntimeError, ValueError, TypeError):  # e.g. tensors on 'meta': say what was asked only
                 pass
         return f"{self._describe()}, backend={backend}"
 
