@@ -5,10 +5,12 @@ resume it each time, and compare the final weights with an uninterrupted run's, 
 
 Each round starts ``spikekit train --model spiking-mlp --dataset digits --epochs E --out RUN`` (with
 ``--resume`` once RUN holds a checkpoint; batch 4 and 32 steps, so that an epoch takes about a second) and
-kills it: every other time at a random time after start-up, otherwise as soon as a checkpoint write begins
-(its temporary file appears). Start-up and epoch length are measured on the uninterrupted reference run
-first. After ``--kills`` kills the run is resumed to the end; its checkpoint must hold the reference's
-weights bit for bit, and the same per-epoch metrics.
+kills it: every other time at a random point of the training still to do, counted from the run's first
+line (``training ...``, printed when start-up is over), otherwise as soon as a checkpoint write begins (its
+temporary file appears). The training time is measured on the uninterrupted reference run first, and
+shortened whenever a run gets to its end before its kill, so that a machine busier during the reference
+than after it cannot starve the kills. After ``--kills`` kills the run is resumed to the end; its
+checkpoint must hold the reference's weights bit for bit, and the same per-epoch metrics.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -33,7 +37,30 @@ def _command(out: Path, epochs: int, train_limit: int, test_limit: int, resume: 
 
 
 def _env() -> dict[str, str]:
-    return {**os.environ, "SPIKEKIT_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1"}
+    return {**os.environ, "SPIKEKIT_NO_PROGRESS": "1", "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+
+
+class _Run:
+    """``cmd`` started with its output read as it comes: ``started`` is set at its first line (start-up
+    over) or its end, ``epoch_ends`` holds the time of each ``epoch i/n`` line."""
+
+    def __init__(self, cmd: list[str]) -> None:
+        self.proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.started, self.epoch_ends, self.lines = threading.Event(), [], []
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.started.set()
+            self.lines.append(line.decode(errors="replace"))
+            if re.match(rb"epoch \d+/\d+:", line):
+                self.epoch_ends.append(time.perf_counter())
+        self.started.set()
+
+    def output(self) -> str:
+        self.reader.join()
+        return "".join(self.lines)[-2000:]
 
 
 def _kill_when(proc: subprocess.Popen, ready, timeout: float) -> bool:
@@ -71,17 +98,15 @@ def run(
         base = Path(root) if root is not None else Path(tmp)
         ref, cut = base / "reference", base / "killed"
         t0 = time.perf_counter()
-        subprocess.run(_command(ref, epochs, train_limit, test_limit, False), env=_env(), check=True,
-                       capture_output=True)  # fmt: skip
+        run = _Run(_command(ref, epochs, train_limit, test_limit, False))
+        run.started.wait()
+        t1 = time.perf_counter()
+        code, out = run.proc.wait(), run.output()
+        if code != 0 or len(run.epoch_ends) != epochs:
+            raise RuntimeError(f"the reference run failed (exit {code}): {out}")
+        per_epoch = max((run.epoch_ends[-1] - t1) / epochs, 0.02)
         total = time.perf_counter() - t0
-        history = _weights(ref)["history"]
-        t1 = time.perf_counter()  # start-up: a resume of the finished reference does no training
-        subprocess.run(_command(ref, epochs, train_limit, test_limit, True), env=_env(), check=True,
-                       capture_output=True)  # fmt: skip
-        startup = time.perf_counter() - t1
-        per_epoch = max((total - startup) / epochs, 0.05)
-        log(f"reference: {total:.1f} s ({startup:.1f} s start-up, {per_epoch:.2f} s per epoch)")
-        del history
+        log(f"reference: {total:.1f} s ({t1 - t0:.1f} s start-up, {per_epoch:.2f} s per epoch)")
         landed, wasted, mid_write, rounds = 0, 0, 0, 0
         while landed < kills:
             rounds += 1
@@ -89,18 +114,17 @@ def run(
                 raise RuntimeError(f"only {landed} of {kills} kills landed in {rounds - 1} rounds")
             resume = (cut / "checkpoint.pt").exists()
             before = _epoch(cut)
-            proc = subprocess.Popen(_command(cut, epochs, train_limit, test_limit, resume), env=_env(),
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+            run = _Run(_command(cut, epochs, train_limit, test_limit, resume))
             t_start = time.perf_counter()
             if landed % 2 == 1:
                 # every other kill aims at a checkpoint write: SIGKILL as soon as its temporary file appears
-                delay = startup * 3 + (epochs - before + 1) * per_epoch * 3
-                killed = _kill_when(proc, lambda: any(cut.glob(".checkpoint.pt.*")), delay)
+                delay = 60 + (epochs - before + 1) * per_epoch * 3
+                killed = _kill_when(run.proc, lambda: any(cut.glob(".checkpoint.pt.*")), delay)
             else:
-                # after start-up, anywhere in the training still to do (each epoch's end writes a checkpoint)
-                rest = (epochs - before) * per_epoch
-                delay = startup * rng.uniform(0.95, 1.05) + rng.uniform(0.05, 0.9) * rest
-                killed = _kill_when(proc, lambda: False, delay)
+                # anywhere in the training still to do (each epoch's end writes a checkpoint)
+                run.started.wait()
+                delay = rng.uniform(0.05, 0.9) * (epochs - before) * per_epoch
+                killed = _kill_when(run.proc, lambda: False, delay)
             delay = time.perf_counter() - t_start
             if killed:
                 temps = list(cut.glob(".checkpoint.pt.*")) if cut.exists() else []
@@ -113,10 +137,10 @@ def run(
                     note = " (during a checkpoint write)" if temps else ""
                     log(f"kill {landed}/{kills} after {delay:.2f} s: epoch {before} -> {after}{note}")
                     continue
-            elif proc.returncode != 0:
-                err = proc.stderr.read().decode() if proc.stderr else ""
-                raise RuntimeError(f"a resumed run failed (exit {proc.returncode}): {err[-2000:]}")
-            wasted += 1  # the run got to its end before the kill: start a fresh one
+            elif run.proc.returncode != 0:
+                raise RuntimeError(f"a resumed run failed (exit {run.proc.returncode}): {run.output()}")
+            wasted += 1  # the run got to its end before the kill: start a fresh one, aim earlier
+            per_epoch *= 0.7
             log(f"round {rounds}: the run finished before its kill; starting a fresh run")
             for f in ("checkpoint.pt", "metrics.jsonl"):
                 (cut / f).unlink(missing_ok=True)
