@@ -38,9 +38,7 @@ in batches of 128). The load average is recorded at the start and end of each th
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import math
-import os
 import platform
 import statistics
 import time
@@ -49,6 +47,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from overhead import _load, _version  # benchmarks/ is on sys.path: this script's folder
 from torch import nn
 
 import spikekit as sk
@@ -75,17 +74,6 @@ CNN_DIFFERENCES = {
     "snntorch": ["batch norm per step (statistics over B at each step; running statistics updated T times)"],
     "spikingjelly": ["layer.Dropout draws one mask per sequence (spikekit, snnTorch: one per step)"],
 }
-
-
-def _load() -> list[float]:
-    return [round(v, 2) for v in os.getloadavg()]
-
-
-def _version(name: str) -> str | None:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 # --- the networks ---------------------------------------------------------------------------------------
