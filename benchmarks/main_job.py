@@ -33,6 +33,9 @@ in batches of 128). The load average is recorded at the start and end of each th
 
     SPIKEKIT_DATA=/path/to/data python benchmarks/main_job.py --json benchmarks/results/main_job.json
     python benchmarks/main_job.py --models spiking-mlp --threads 1 --batches 20 --repeats 3   # quicker
+
+The process runs with :func:`spikekit.train.tune_allocator` (as ``spikekit train`` does), every variant
+alike; ``--allocator default`` measures glibc's own policy (a separate process: it cannot be undone).
 """
 
 from __future__ import annotations
@@ -369,8 +372,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", default="1,2", help="torch thread counts, comma-separated (default 1,2)")
     ap.add_argument("--data-dir", default=None, help="folder of fashion-mnist (default: $SPIKEKIT_DATA)")
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument(
+        "--allocator",
+        choices=["tuned", "default"],
+        default="tuned",
+        help="tuned (default, what `spikekit train` runs with): spikekit.train.tune_allocator() for the "
+        "whole process, so every variant, peers included, runs with it; default: glibc's own policy",
+    )
     args = ap.parse_args(argv)
     threads = [int(t) for t in args.threads.split(",")]
+    tuned = args.allocator == "tuned" and sk.train.tune_allocator()
     train = sk.data.load("fashion-mnist", args.data_dir, split="train", progress=False)
     images, targets = train.tensors
     result: dict[str, Any] = {
@@ -379,18 +390,21 @@ def main(argv: list[str] | None = None) -> int:
             "cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
             "snntorch": _version("snntorch"), "spikingjelly": _version("spikingjelly"),
             "load_average_start": _load(),
+            "allocator": sk.train.allocator_text() if tuned else "default (glibc's own policy)",
         },
         "epoch_images": EPOCH_IMAGES,
         "note": "seconds per epoch = seconds per batch of the timed block x epoch batches (extrapolated)",
         "models": {},
     }  # fmt: skip
+    allocator = result["environment"]["allocator"]
     for name in args.models.split(","):
         res = measure(name, images, targets, args.batches, args.repeats, threads)
         result["models"][name] = res
         for n_threads, entry in res["threads"].items():
             print(
                 f"\n{name}, {n_threads} thread(s): {args.batches} batches of {res['config']['batch_size']}, "
-                f"median of {args.repeats}; load {entry['load_average_start']} -> {entry['load_average_end']}"
+                f"median of {args.repeats}; allocator {allocator}; "
+                f"load {entry['load_average_start']} -> {entry['load_average_end']}"
             )
             auto = entry["rows"]["spikekit auto"]["block_seconds"]
             table = [

@@ -430,6 +430,13 @@ def add_train_args(p: argparse.ArgumentParser) -> None:
         "rounding",
     )
     p.add_argument(
+        "--allocator",
+        choices=["tuned", "default"],
+        default="tuned",
+        help="tuned (default): glibc keeps freed memory for the next step (faster CPU steps, the process "
+        "keeps its peak memory; spikekit.train.tune_allocator); default: the C library's own policy",
+    )
+    p.add_argument(
         "--model-arg",
         type=model_arg,
         action="append",
@@ -725,6 +732,10 @@ def train_one(
     kwargs, cfg = config(args, model_name, shape, seed)
     torch.manual_seed(seed)
     model = build_model(model_name, shape, train.num_classes, **kwargs)
+    if getattr(args, "allocator", "tuned") == "tuned":
+        from ..train import tune_allocator
+
+        tune_allocator()
     backend = getattr(args, "backend", "auto")
     if backend != "auto":
         from ..nn import set_backend
@@ -771,7 +782,7 @@ def run_header(model_name: str, model: Any, dataset: str, cfg: Any) -> str:
     """The line a training run starts with: what is trained on what, how, and which engines run it."""
     from ..models import count_parameters
     from ..nn import engines_text
-    from ..train import resolve_device
+    from ..train import allocator_text, resolve_device
 
     device = resolve_device(cfg.device)
     steps = getattr(model, "steps", None)
@@ -780,6 +791,7 @@ def run_header(model_name: str, model: Any, dataset: str, cfg: Any) -> str:
         + (f", T = {steps}" if steps else "")
         + f", {cfg.epochs} epoch{'s' if cfg.epochs != 1 else ''} of batch {cfg.batch_size}"
         + f", {cfg.optimizer} lr {_lr_text(cfg.lr)}, on {device}; engines: {engines_text(model, device)}"
+        + f"; allocator: {allocator_text()}"
     )
 
 
