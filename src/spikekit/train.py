@@ -223,7 +223,7 @@ def allocator_text() -> str:
     """What :func:`tune_allocator` set in this process, for a run's first line."""
     if _allocator_tuned is None:
         return "default"
-    return f"freed memory kept (glibc mmap threshold {_allocator_tuned >> 20} MiB, no trim)"
+    return f"freed memory kept (glibc mmap threshold {_allocator_tuned / 2**20:g} MiB, no trim)"
 
 
 def resolve_device(device: str) -> torch.device:
