@@ -2,6 +2,9 @@
 ``checkpointing`` (time-chunked activation checkpointing) and ``fit``'s ``tbptt`` / ``checkpoint_every``.
 
 Everything chunked is compared with the plain run: outputs bit for bit, gradients to float64 rounding.
+A ``Linear`` in front of a chunked neuron is one GEMM per chunk, which MKL may round 1 ulp away from the
+whole sequence's GEMM (seen in float64 on an AVX-512 Xeon); behind one, a graded output is compared to
+rounding, and the neuron alone bit for bit.
 """
 
 from __future__ import annotations
@@ -53,10 +56,10 @@ def checkpointed(every: int):
     return lambda net, x: sk.nn.checkpoint_time(net, x, every)
 
 
-def assert_same(net, x, run, rtol=1e-12):
+def assert_same(net, x, run, rtol=1e-12, exact=True):
     y0, g0 = out_and_grads(net, x, plain)
     y1, g1 = out_and_grads(net, x, run)
-    assert torch.equal(y0, y1)
+    assert torch.equal(y0, y1) if exact else close(y0, y1, rtol)
     assert all(close(a, b, rtol) for a, b in zip(g0, g1, strict=True))
 
 
@@ -72,9 +75,11 @@ def test_every_neuron_streams_and_checkpoints_exactly(info):
     with torch.no_grad():
         net[0].weight.copy_(torch.eye(6) + 0.1 * net[0].weight)
     x = info.sample(steps=23)
-    assert net(x).abs().sum() > 0  # it fires
-    assert_same(net, x, in_stream(7, 8, 20))  # uneven chunks, one of 1 step
-    assert_same(net, x, checkpointed(5))
+    z = net[0](x).detach()  # the neuron's own input
+    assert net[1](z).abs().sum() > 0  # it fires
+    for run in (in_stream(7, 8, 20), checkpointed(5)):  # uneven chunks, one of 1 step; even ones
+        assert_same(net[1], z, run)
+        assert_same(net, x, run, exact=False)
 
 
 def test_linear_lif_delay_and_fused_backends():
