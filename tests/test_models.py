@@ -170,6 +170,23 @@ def test_importing_models_does_not_load_the_learning_rules():
     assert out.strip() == "False"
 
 
+def test_a_first_training_step_does_not_import_dynamo_or_sympy():
+    """torch._dynamo (through torch.compiler.assume_constant_result) and sympy (through
+    torch.broadcast_shapes) each cost a second or half one of every process's start on a slow machine."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch, spikekit as sk\n"
+        "m = sk.models.SpikingMLP(n_in=8, hidden=(6,), n_out=3, steps=4)\n"
+        "m(torch.rand(2, 8)).sum().backward()\n"
+        "sk.nn.ALIF()(torch.rand(3, 2, 4))\n"
+        "print(sorted(m for m in ('torch._dynamo', 'sympy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_spiking_rnn_for_cochlea_sequences():
     torch.manual_seed(0)
     m = sk.models.build_model("spiking-rnn", (700,), 20, hidden=16)

@@ -204,7 +204,15 @@ def check_floating(x: Any, name: str) -> torch.Tensor:
     return x
 
 
-@torch.compiler.assume_constant_result  # compiled: asked once, when the graph is traced
+def _constant_result(fn):
+    """``torch.compiler.assume_constant_result(fn)`` without its import of ``torch._dynamo``, which would
+    add over a second to ``import spikekit`` (it sets this attribute and nothing else, in torch 2.x;
+    ``tests/test_compile.py`` compiles a model that calls the function with ``fullgraph=True``)."""
+    fn._dynamo_marked_constant = True
+    return fn
+
+
+@_constant_result  # compiled: asked once, when the graph is traced
 def available_memory(device: torch.device | str | None = None) -> int | None:
     """Bytes of memory on ``device`` (the machine's physical memory for the CPU); ``None`` if unknown."""
     device = torch.device("cpu" if device is None else device)

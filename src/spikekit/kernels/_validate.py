@@ -84,11 +84,9 @@ def check_final_state(owner: str, state: Any, dtype: torch.dtype) -> None:
 def check_per_neuron(owner: str, name: str, p: torch.Tensor, step_shape: torch.Size) -> None:
     """Raise unless parameter ``p`` broadcasts to one step's shape (the fused engines expand it to
     ``[M]``)."""
-    try:
-        ok = torch.broadcast_shapes(p.shape, step_shape) == step_shape
-    except RuntimeError:
-        ok = False
-    if not ok:
+    # NumPy's rule, by hand: torch.broadcast_shapes imports sympy (half a second of every first call)
+    dims = zip(reversed(p.shape), reversed(step_shape), strict=False)  # the trailing dimensions
+    if p.dim() > len(step_shape) or not all(a in (1, b) for a, b in dims):
         raise ValueError(
             f"{owner}: {name} has shape {tuple(p.shape)}, which does not broadcast to one step's shape "
             f"{tuple(step_shape)}; give one value (shape ()) or one per neuron"
