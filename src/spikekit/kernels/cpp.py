@@ -62,13 +62,17 @@ def _flags() -> list[str]:
 def build(
     prefix: str, what: str, source: str, functions: list[str], flags: list[str], fallback: str
 ) -> ModuleType | None:
-    """Compile ``source`` with ``load_inline`` (cached by PyTorch under a name hashing source, flags and
-    torch version); ``None``, with one warning saying ``what`` failed and ``fallback``, if it cannot be."""
+    """Compile ``source`` with ``load_inline`` (cached by PyTorch under a name hashing source, flags, torch
+    version and torch's folder); ``None``, with one warning saying ``what`` failed and ``fallback``, if it
+    cannot be."""
     from torch.utils.cpp_extension import load_inline
 
-    digest = hashlib.sha256((source + " ".join(flags) + torch.__version__).encode()).hexdigest()[:12]
+    # torch's folder: two virtual environments would otherwise share one build folder whose ninja file
+    # names the other's headers, and rebuild it (a minute or two) each time the other one ran
+    key = source + " ".join(flags) + torch.__version__ + os.path.dirname(torch.__file__)
+    digest = hashlib.sha256(key.encode()).hexdigest()[:12]
     if not _built(f"{prefix}_{digest}"):  # a minute of silence otherwise: say what is happening
-        print(f"spikekit: compiling {what} (once per machine and version; about a minute)", file=sys.stderr)
+        print(f"spikekit: compiling {what} (once per PyTorch installation; about a minute)", file=sys.stderr)
     try:
         return load_inline(
             name=f"{prefix}_{digest}",
