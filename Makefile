@@ -20,8 +20,11 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet -e '.[data,plot,events,dev,docs]'
 	$(BIN)/python -m pip install --quiet --no-deps $(PEERS)
 	$(BIN)/python -m pip install --quiet loguru
-	@echo "building the fused C++ kernels (once, cached)"
-	@$(BIN)/python -c "from spikekit.kernels import cpp, rng; cpp.available(); rng.available()"
+	@echo "building the C++ kernels, side by side (once per PyTorch installation, cached)"
+	@$(BIN)/python -c "from spikekit.kernels import cpp; cpp.available()" & \
+	  $(BIN)/python -c "from spikekit.kernels import rng; rng.available()" & \
+	  $(BIN)/python -c "from spikekit.kernels import sparse; sparse.sparse_available()" & \
+	  wait
 	@$(BIN)/python -c "import torch, sys; v = torch.__version__; print('torch', v); sys.exit(0 if v.startswith('2.13.0') else 'a dependency replaced torch 2.13.0 with ' + v)"
 	@touch $(STAMP)
 
