@@ -755,34 +755,47 @@ void alif_fwd(Fam<S> f) {
 
 template <typename S, int R>
 void alif_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
-  const S *pb = f.p[0], *prho = f.p[1], *pomr = f.p[2], *pad = f.p[3], *pth = f.p[4];
-  const S *ph = f.sav[0], *pap = f.sav[1];
-  S *pgv = f.gst[0], *pga = f.gst[1];
   for_blocks(f.M, [&](int64_t b, int64_t e) {
-    std::vector<S> z(e - b), ds(e - b), zero(e, S(0));
+    const int64_t n = e - b;
+    // every pointer offset to the block and restrict-qualified: GCC vectorizes the step loop only then
+    const S *__restrict__ pb = f.p[0] + b, *__restrict__ prho = f.p[1] + b, *__restrict__ pomr = f.p[2] + b;
+    const S *__restrict__ pad = f.p[3] + b, *__restrict__ pth = f.p[4] + b, *__restrict__ v0 = f.st0[0] + b;
+    S *__restrict__ gb = f.gp[0] + b, *__restrict__ grho = f.gp[1] + b, *__restrict__ gomr = f.gp[2] + b;
+    S *__restrict__ gad = f.gp[3] + b, *__restrict__ gth = f.gp[4] + b;
+    S *__restrict__ pgv = f.gst[0] + b, *__restrict__ pga = f.gst[1] + b;
+    std::vector<S> zb(n), dsb(n), vpb(n), zero(n, S(0));
+    S *__restrict__ z = zb.data(), *__restrict__ ds = dsb.data(), *__restrict__ vprev = vpb.data();
     for (int64_t t = f.T - 1; t >= 0; --t) {
-      const int64_t k = t * f.M;
-      const bool first = t == 0;
-      const int64_t kp = first ? k : k - f.M;  // the step before (any valid row at t = 0: not read then)
-      const S* go = f.gout ? f.gout + k : zero.data();
-      const S* gi = f.gh ? f.gh + k : zero.data();
+      const int64_t k = t * f.M + b;
+      const S *__restrict__ h = f.sav[0] + k, *__restrict__ ap = f.sav[1] + k;
+      const S *__restrict__ go = f.gout ? f.gout + k : zero.data();
+      const S *__restrict__ gi = f.gh ? f.gh + k : zero.data();
+      S *__restrict__ gx = f.gx + k;
+      if (t == 0) {
+        std::copy(v0, v0 + n, vprev);
+      } else {  // v before this step: the step before's reset, recomputed
+        const S *__restrict__ hp = h - f.M, *__restrict__ app = ap - f.M;
+        #pragma GCC ivdep
+        for (int64_t i = 0; i < n; ++i) {
+          const S tp = pth[i] + pad[i] * app[i];
+          vprev[i] = reset_of<R>(hp[i], static_cast<S>(hp[i] >= tp), tp);
+        }
+      }
       #pragma GCC ivdep
-      for (int64_t i = b; i < e; ++i) z[i - b] = ph[k + i] - (pth[i] + pad[i] * pap[k + i]);
-      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      for (int64_t i = 0; i < n; ++i) z[i] = h[i] - (pth[i] + pad[i] * ap[i]);
+      dsur_chunk<S>(sur, z, ds, n);
       #pragma GCC ivdep
-      for (int64_t i = b; i < e; ++i) {
-        const S h = ph[k + i], ap = pap[k + i], thr = pth[i] + pad[i] * ap;
-        const S s = static_cast<S>(h >= thr);
-        const S hp = ph[kp + i], tp = pth[i] + pad[i] * pap[kp + i];
-        const S vprev = first ? f.st0[0][i] : reset_of<R>(hp, static_cast<S>(hp >= tp), tp);
+      for (int64_t i = 0; i < n; ++i) {
+        const S thr = pth[i] + pad[i] * ap[i];
+        const S s = static_cast<S>(h[i] >= thr);
         const S gv = pgv[i], ga = pga[i];
-        const S gs = go[i] + gv * dreset_ds<R>(h, thr, keep) + ga * pomr[i];
-        const S gz = gs * ds[i - b];
+        const S gs = go[i] + gv * dreset_ds<R>(h[i], thr, keep) + ga * pomr[i];
+        const S gz = gs * ds[i];
         const S gh = gi[i] + gz + gv * dreset_dh<R>(s);
         const S gA = -gz - (R == 0 ? s * gv : S(0));
-        f.gx[k + i] = gh;
-        f.gp[0][i] += gh * vprev; f.gp[1][i] += ga * ap; f.gp[2][i] += ga * s;
-        f.gp[3][i] += gA * ap; f.gp[4][i] += gA;
+        gx[i] = gh;
+        gb[i] += gh * vprev[i]; grho[i] += ga * ap[i]; gomr[i] += ga * s;
+        gad[i] += gA * ap[i]; gth[i] += gA;
         pgv[i] = pb[i] * gh;
         pga[i] = pad[i] * gA + prho[i] * ga;
       }
@@ -813,35 +826,45 @@ void syn_fwd(Fam<S> f) {
 
 template <typename S, int R>
 void syn_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
-  const S *pal = f.p[0], *pb = f.p[1], *pth = f.p[2];
-  const S *ph = f.sav[0], *pc = f.sav[1];
-  S *pgi = f.gst[0], *pgv = f.gst[1];
   for_blocks(f.M, [&](int64_t b, int64_t e) {
-    std::vector<S> z(e - b), ds(e - b), zero(e, S(0));
+    const int64_t n = e - b;  // pointers offset to the block and restrict-qualified, as in alif_bwd
+    const S *__restrict__ pal = f.p[0] + b, *__restrict__ pb = f.p[1] + b, *__restrict__ pth = f.p[2] + b;
+    const S *__restrict__ i00 = f.st0[0] + b, *__restrict__ v00 = f.st0[1] + b;
+    S *__restrict__ gal = f.gp[0] + b, *__restrict__ gb = f.gp[1] + b, *__restrict__ gth = f.gp[2] + b;
+    S *__restrict__ pgi = f.gst[0] + b, *__restrict__ pgv = f.gst[1] + b;
+    std::vector<S> zb(n), dsb(n), vb(n), ib(n), zero(n, S(0));
+    S *__restrict__ z = zb.data(), *__restrict__ ds = dsb.data();
+    S *__restrict__ vprev = vb.data(), *__restrict__ iprev = ib.data();
     for (int64_t t = f.T - 1; t >= 0; --t) {
-      const int64_t k = t * f.M;
-      const bool first = t == 0;
-      const int64_t kp = first ? k : k - f.M;  // the step before (any valid row at t = 0: not read then)
-      const S* go = f.gout ? f.gout + k : zero.data();
-      const S* gi = f.gh ? f.gh + k : zero.data();
+      const int64_t k = t * f.M + b;
+      const S *__restrict__ ph = f.sav[0] + k;
+      const S *__restrict__ go = f.gout ? f.gout + k : zero.data();
+      const S *__restrict__ gi = f.gh ? f.gh + k : zero.data();
+      S *__restrict__ gx = f.gx + k;
+      if (t == 0) {
+        std::copy(v00, v00 + n, vprev); std::copy(i00, i00 + n, iprev);
+      } else {  // the state before this step: the step before's reset membrane and its current
+        const S *__restrict__ hp = ph - f.M;
+        std::copy(f.sav[1] + k - f.M, f.sav[1] + k - f.M + n, iprev);
+        #pragma GCC ivdep
+        for (int64_t i = 0; i < n; ++i)
+          vprev[i] = reset_of<R>(hp[i], static_cast<S>(hp[i] >= pth[i]), pth[i]);
+      }
       #pragma GCC ivdep
-      for (int64_t i = b; i < e; ++i) z[i - b] = ph[k + i] - pth[i];
-      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      for (int64_t i = 0; i < n; ++i) z[i] = ph[i] - pth[i];
+      dsur_chunk<S>(sur, z, ds, n);
       #pragma GCC ivdep
-      for (int64_t i = b; i < e; ++i) {
-        const S h = ph[k + i], th = pth[i];
+      for (int64_t i = 0; i < n; ++i) {
+        const S h = ph[i], th = pth[i];
         const S s = static_cast<S>(h >= th);
-        const S hp = ph[kp + i];
-        const S vprev = first ? f.st0[1][i] : reset_of<R>(hp, static_cast<S>(hp >= th), th);
-        const S iprev = first ? f.st0[0][i] : pc[kp + i];
         const S gv = pgv[i];
         const S gs = go[i] + gv * dreset_ds<R>(h, th, keep);
-        const S gz = gs * ds[i - b];
+        const S gz = gs * ds[i];
         const S gh = gi[i] + gz + gv * dreset_dh<R>(s);
         const S gc = pgi[i] + gh;
-        f.gx[k + i] = gc;
-        f.gp[0][i] += gc * iprev; f.gp[1][i] += gh * vprev;
-        f.gp[2][i] += -gz - (R == 0 ? s * gv : S(0));
+        gx[i] = gc;
+        gal[i] += gc * iprev[i]; gb[i] += gh * vprev[i];
+        gth[i] += -gz - (R == 0 ? s * gv : S(0));
         pgi[i] = pal[i] * gc;
         pgv[i] = pb[i] * gh;
       }
@@ -871,34 +894,46 @@ void rlif_fwd(Fam<S> f) {
 
 template <typename S, int R>
 void rlif_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
-  const S *pw = f.p[0], *pb = f.p[1], *pth = f.p[2];
-  const S* ph = f.sav[0];
-  S *pgv = f.gst[0], *pgs = f.gst[1];
   for_blocks(f.M, [&](int64_t b, int64_t e) {
-    std::vector<S> z(e - b), ds(e - b), zero(e, S(0));
+    const int64_t n = e - b;  // pointers offset to the block and restrict-qualified, as in alif_bwd
+    const S *__restrict__ pw = f.p[0] + b, *__restrict__ pb = f.p[1] + b, *__restrict__ pth = f.p[2] + b;
+    const S *__restrict__ v00 = f.st0[0] + b, *__restrict__ s00 = f.st0[1] + b;
+    S *__restrict__ gw = f.gp[0] + b, *__restrict__ gb = f.gp[1] + b, *__restrict__ gth = f.gp[2] + b;
+    S *__restrict__ pgv = f.gst[0] + b, *__restrict__ pgs = f.gst[1] + b;
+    std::vector<S> zb(n), dsb(n), vb(n), sb(n), zero(n, S(0));
+    S *__restrict__ z = zb.data(), *__restrict__ ds = dsb.data();
+    S *__restrict__ vprev = vb.data(), *__restrict__ sprev = sb.data();
     for (int64_t t = f.T - 1; t >= 0; --t) {
-      const int64_t k = t * f.M;
-      const bool first = t == 0;
-      const int64_t kp = first ? k : k - f.M;  // the step before (any valid row at t = 0: not read then)
-      const S* go = f.gout ? f.gout + k : zero.data();
-      const S* gi = f.gh ? f.gh + k : zero.data();
+      const int64_t k = t * f.M + b;
+      const S *__restrict__ ph = f.sav[0] + k;
+      const S *__restrict__ go = f.gout ? f.gout + k : zero.data();
+      const S *__restrict__ gi = f.gh ? f.gh + k : zero.data();
+      S *__restrict__ gx = f.gx + k;
+      if (t == 0) {
+        std::copy(v00, v00 + n, vprev); std::copy(s00, s00 + n, sprev);
+      } else {  // the state before this step: the step before's spike and reset membrane
+        const S *__restrict__ hp = ph - f.M;
+        #pragma GCC ivdep
+        for (int64_t i = 0; i < n; ++i) {
+          const S sp = static_cast<S>(hp[i] >= pth[i]);
+          sprev[i] = sp;
+          vprev[i] = reset_of<R>(hp[i], sp, pth[i]);
+        }
+      }
       #pragma GCC ivdep
-      for (int64_t i = b; i < e; ++i) z[i - b] = ph[k + i] - pth[i];
-      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      for (int64_t i = 0; i < n; ++i) z[i] = ph[i] - pth[i];
+      dsur_chunk<S>(sur, z, ds, n);
       #pragma GCC ivdep
-      for (int64_t i = b; i < e; ++i) {
-        const S h = ph[k + i], th = pth[i];
+      for (int64_t i = 0; i < n; ++i) {
+        const S h = ph[i], th = pth[i];
         const S s = static_cast<S>(h >= th);
-        const S hp = ph[kp + i], sp = static_cast<S>(hp >= th);
-        const S sprev = first ? f.st0[1][i] : sp;
-        const S vprev = first ? f.st0[0][i] : reset_of<R>(hp, sp, th);
         const S gv = pgv[i];
         const S gs = go[i] + pgs[i] + gv * dreset_ds<R>(h, th, keep);
-        const S gz = gs * ds[i - b];
+        const S gz = gs * ds[i];
         const S gh = gi[i] + gz + gv * dreset_dh<R>(s);
-        f.gx[k + i] = gh;
-        f.gp[0][i] += gh * sprev; f.gp[1][i] += gh * vprev;
-        f.gp[2][i] += -gz - (R == 0 ? s * gv : S(0));
+        gx[i] = gh;
+        gw[i] += gh * sprev[i]; gb[i] += gh * vprev[i];
+        gth[i] += -gz - (R == 0 ? s * gv : S(0));
         pgv[i] = pb[i] * gh;
         pgs[i] = gh * pw[i];
       }
@@ -1001,37 +1036,50 @@ void izh_fwd(Fam<S> f) {
 
 template <typename S, int R>
 void izh_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
-  const S *ph = f.p[0], *ppk = f.p[1], *pdta = f.p[2], *pb = f.p[3], *pc = f.p[4], *pd = f.p[5];
-  const S* pvs = f.p[6];
-  const S *pv2 = f.sav[0], *pu0 = f.sav[1], *pv1 = f.sav[2];
-  S *pgv = f.gst[0], *pgu = f.gst[1];
   for_blocks(f.M, [&](int64_t b, int64_t e) {
-    std::vector<S> z(e - b), ds(e - b), zero(e, S(0));
+    const int64_t n = e - b;  // pointers offset to the block and restrict-qualified, as in alif_bwd
+    const S *__restrict__ ph = f.p[0] + b, *__restrict__ ppk = f.p[1] + b, *__restrict__ pdta = f.p[2] + b;
+    const S *__restrict__ pb = f.p[3] + b, *__restrict__ pc = f.p[4] + b, *__restrict__ pd = f.p[5] + b;
+    const S *__restrict__ pvs = f.p[6] + b, *__restrict__ st0 = f.st0[0] + b;
+    S *__restrict__ gpk_ = f.gp[1] + b, *__restrict__ gdta = f.gp[2] + b, *__restrict__ gb = f.gp[3] + b;
+    S *__restrict__ gc = f.gp[4] + b, *__restrict__ gd = f.gp[5] + b, *__restrict__ gvs = f.gp[6] + b;
+    S *__restrict__ pgv = f.gst[0] + b, *__restrict__ pgu = f.gst[1] + b;
+    std::vector<S> zb(n), dsb(n), v0b(n), zero(n, S(0));
+    S *__restrict__ z = zb.data(), *__restrict__ ds = dsb.data(), *__restrict__ v0 = v0b.data();
     for (int64_t t = f.T - 1; t >= 0; --t) {
-      const int64_t k = t * f.M;
-      const bool first = t == 0;
-      const int64_t kp = first ? k : k - f.M;
-      const S* go = f.gout ? f.gout + k : zero.data();
-      const S* gi = f.gh ? f.gh + k : zero.data();
+      const int64_t k = t * f.M + b;
+      const S *__restrict__ pv2 = f.sav[0] + k, *__restrict__ pu0 = f.sav[1] + k;
+      const S *__restrict__ pv1 = f.sav[2] + k;
+      const S *__restrict__ go = f.gout ? f.gout + k : zero.data();
+      const S *__restrict__ gi = f.gh ? f.gh + k : zero.data();
+      S *__restrict__ gx = f.gx + k;
+      if (t == 0) {
+        std::copy(st0, st0 + n, v0);
+      } else {  // v before this step: the step before's reset, recomputed
+        const S *__restrict__ pvp = pv2 - f.M;
+        #pragma GCC ivdep
+        for (int64_t i = 0; i < n; ++i) {
+          const S vp = pvp[i], sp = static_cast<S>((vp - ppk[i]) / pvs[i] >= S(0));
+          v0[i] = vp - sp * (vp - pc[i]);
+        }
+      }
       #pragma GCC ivdep
-      for (int64_t i = b; i < e; ++i) z[i - b] = (pv2[k + i] - ppk[i]) / pvs[i];
-      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      for (int64_t i = 0; i < n; ++i) z[i] = (pv2[i] - ppk[i]) / pvs[i];
+      dsur_chunk<S>(sur, z, ds, n);
       #pragma GCC ivdep
-      for (int64_t i = b; i < e; ++i) {
-        const S v2 = pv2[k + i], u0 = pu0[k + i], v1 = pv1[k + i], pk = ppk[i], vs = pvs[i], h = ph[i];
-        const S zi = z[i - b], s = static_cast<S>(zi >= S(0));
-        const S vp = pv2[kp + i], sp = static_cast<S>((vp - pk) / vs >= S(0));
-        const S v0 = first ? f.st0[0][i] : vp - sp * (vp - pc[i]);
+      for (int64_t i = 0; i < n; ++i) {
+        const S v2 = pv2[i], u0 = pu0[i], v1 = pv1[i], pk = ppk[i], vs = pvs[i], h = ph[i];
+        const S zi = z[i], s = static_cast<S>(zi >= S(0));
         const S gv = pgv[i], gu = pgu[i];
         const S gs = go[i] + keep * (gv * -(v2 - pc[i]) + gu * pd[i]);
-        const S gzs = gs * ds[i - b] / vs;
-        f.gp[4][i] += gv * s; f.gp[5][i] += gu * s; f.gp[6][i] += -gzs * zi;
+        const S gzs = gs * ds[i] / vs;
+        gc[i] += gv * s; gd[i] += gu * s; gvs[i] += -gzs * zi;
         S gv2 = gi[i] + gv * (S(1) - s) + gzs;
         S gpk = -gzs;
         const S c2 = cap(v2, pk), w = pb[i] * c2 - u0;
-        f.gp[2][i] += gu * w;
+        gdta[i] += gu * w;
         const S gw = gu * pdta[i];
-        f.gp[3][i] += gw * c2;
+        gb[i] += gw * c2;
         const S gc2 = gw * pb[i], m2 = static_cast<S>(v2 <= pk);
         gv2 += gc2 * m2; gpk += gc2 * (S(1) - m2);
         const S gy = gv2 * h, m1 = static_cast<S>(v1 <= pk);
@@ -1039,9 +1087,9 @@ void izh_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
         const S gv1 = gv2 + gm * m1;
         gpk += gm * (S(1) - m1);
         const S gy0 = gv1 * h;
-        f.gx[k + i] = gy + gy0;
-        f.gp[1][i] += gpk;
-        pgv[i] = gv1 + gy0 * (S(0.08) * v0 + S(5));
+        gx[i] = gy + gy0;
+        gpk_[i] += gpk;
+        pgv[i] = gv1 + gy0 * (S(0.08) * v0[i] + S(5));
         pgu[i] = ((gu - gw) - gy) - gy0;
       }
     }
@@ -1086,55 +1134,71 @@ void adex_fwd(Fam<S> f) {
 
 template <typename S, int R>
 void adex_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
-  const S *pC = f.p[0], *png = f.p[1], *pEL = f.p[2], *pVT = f.p[3], *pdT = f.p[4], *pgd = f.p[5];
-  const S *ptw = f.p[6], *pa = f.p[7], *pb = f.p[8], *pVr = f.p[9], *ppk = f.p[10], *pdt = f.p[11];
-  const S* pvs = f.p[12];
-  const S *pV1 = f.sav[0], *pw0 = f.sav[1], *pdV = f.sav[2];
-  S *pgV = f.gst[0], *pgw = f.gst[1];
   const auto opts = at::TensorOptions().dtype(c10::CppTypeToScalarType<S>::value);
   for_blocks(f.M, [&](int64_t b, int64_t e) {
-    std::vector<S> z(e - b), ds(e - b), V0s(e - b), zero(e, S(0));
-    at::Tensor yb = at::empty({e - b}, opts), eb = at::empty({e - b}, opts);
-    S* ys = yb.data_ptr<S>();
-    const S* exs = eb.data_ptr<S>();
+    const int64_t n = e - b;  // pointers offset to the block and restrict-qualified, as in alif_bwd
+    const S *__restrict__ pC = f.p[0] + b, *__restrict__ png = f.p[1] + b, *__restrict__ pEL = f.p[2] + b;
+    const S *__restrict__ pVT = f.p[3] + b, *__restrict__ pdT = f.p[4] + b, *__restrict__ pgd = f.p[5] + b;
+    const S *__restrict__ ptw = f.p[6] + b, *__restrict__ pa = f.p[7] + b, *__restrict__ pb = f.p[8] + b;
+    const S *__restrict__ pVr = f.p[9] + b, *__restrict__ ppk = f.p[10] + b, *__restrict__ pdt = f.p[11] + b;
+    const S *__restrict__ pvs = f.p[12] + b, *__restrict__ V00 = f.st0[0] + b;
+    S *__restrict__ gC = f.gp[0] + b, *__restrict__ gng = f.gp[1] + b, *__restrict__ gEL = f.gp[2] + b;
+    S *__restrict__ gVT = f.gp[3] + b, *__restrict__ gdT = f.gp[4] + b, *__restrict__ ggd = f.gp[5] + b;
+    S *__restrict__ gtw = f.gp[6] + b, *__restrict__ ga = f.gp[7] + b, *__restrict__ gb = f.gp[8] + b;
+    S *__restrict__ gVr = f.gp[9] + b, *__restrict__ gpk = f.gp[10] + b, *__restrict__ gdt = f.gp[11] + b;
+    S *__restrict__ gvs = f.gp[12] + b;
+    S *__restrict__ pgV = f.gst[0] + b, *__restrict__ pgw = f.gst[1] + b;
+    std::vector<S> zb(n), dsb(n), V0b(n), zero(n, S(0));
+    S *__restrict__ z = zb.data(), *__restrict__ ds = dsb.data(), *__restrict__ V0s = V0b.data();
+    at::Tensor yb = at::empty({n}, opts), eb = at::empty({n}, opts);
+    S *__restrict__ ys = yb.data_ptr<S>();
+    const S *__restrict__ exs = eb.data_ptr<S>();
     for (int64_t t = f.T - 1; t >= 0; --t) {
-      const int64_t k = t * f.M;
-      const bool first = t == 0;
-      const int64_t kp = first ? k : k - f.M;
-      const S* go = f.gout ? f.gout + k : zero.data();
-      const S* gi = f.gh ? f.gh + k : zero.data();
-      #pragma GCC ivdep
-      for (int64_t i = b; i < e; ++i) {
-        const S pk = ppk[i], vs = pvs[i], Vp = pV1[kp + i], sp = static_cast<S>((Vp - pk) / vs >= S(0));
-        const S V0 = first ? f.st0[0][i] : Vp - sp * (Vp - pVr[i]);
-        z[i - b] = (pV1[k + i] - pk) / vs;
-        V0s[i - b] = V0;
-        ys[i - b] = (cap(V0, pk) - pVT[i]) / pdT[i];
+      const int64_t k = t * f.M + b;
+      const S *__restrict__ pV1 = f.sav[0] + k, *__restrict__ pw0 = f.sav[1] + k;
+      const S *__restrict__ pdV = f.sav[2] + k;
+      const S *__restrict__ go = f.gout ? f.gout + k : zero.data();
+      const S *__restrict__ gi = f.gh ? f.gh + k : zero.data();
+      S *__restrict__ gx = f.gx + k;
+      if (t == 0) {
+        std::copy(V00, V00 + n, V0s);
+      } else {  // V before this step: the step before's reset, recomputed
+        const S *__restrict__ pVp = pV1 - f.M;
+        #pragma GCC ivdep
+        for (int64_t i = 0; i < n; ++i) {
+          const S Vp = pVp[i], sp = static_cast<S>((Vp - ppk[i]) / pvs[i] >= S(0));
+          V0s[i] = Vp - sp * (Vp - pVr[i]);
+        }
       }
-      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      #pragma GCC ivdep
+      for (int64_t i = 0; i < n; ++i) {
+        z[i] = (pV1[i] - ppk[i]) / pvs[i];
+        ys[i] = (cap(V0s[i], ppk[i]) - pVT[i]) / pdT[i];
+      }
+      dsur_chunk<S>(sur, z, ds, n);
       at::exp_out(eb, yb);  // the forward's own exponentials
       #pragma GCC ivdep
-      for (int64_t i = b; i < e; ++i) {
-        const S V1 = pV1[k + i], w0 = pw0[k + i], dV = pdV[k + i], pk = ppk[i], vs = pvs[i];
-        const S zi = z[i - b], s = static_cast<S>(zi >= S(0));
-        const S V0 = V0s[i - b], d = V0 - pEL[i], y = ys[i - b], ex = exs[i - b];
+      for (int64_t i = 0; i < n; ++i) {
+        const S V1 = pV1[i], w0 = pw0[i], dV = pdV[i], pk = ppk[i], vs = pvs[i];
+        const S zi = z[i], s = static_cast<S>(zi >= S(0));
+        const S V0 = V0s[i], d = V0 - pEL[i], y = ys[i], ex = exs[i];
         const S dw = (pa[i] * d - w0) / ptw[i];
         const S gV = pgV[i], gw = pgw[i];
         const S gs = go[i] + keep * (gV * -(V1 - pVr[i]) + gw * pb[i]);
-        const S gzs = gs * ds[i - b] / vs;
-        f.gp[12][i] += -gzs * zi; f.gp[9][i] += gV * s; f.gp[8][i] += gw * s;
+        const S gzs = gs * ds[i] / vs;
+        gvs[i] += -gzs * zi; gVr[i] += gV * s; gb[i] += gw * s;
         const S gV1 = gi[i] + gV * (S(1) - s) + gzs;
-        f.gp[11][i] += gw * dw + gV1 * dV;
+        gdt[i] += gw * dw + gV1 * dV;
         const S gq = gw * pdt[i] / ptw[i];
-        f.gp[6][i] += -gq * dw; f.gp[7][i] += gq * d;
+        gtw[i] += -gq * dw; ga[i] += gq * d;
         const S gP = gV1 * pdt[i] / pC[i];
-        f.gp[0][i] += -gP * dV; f.gp[1][i] += gP * d; f.gp[2][i] += -gq * pa[i] - gP * png[i];
-        f.gp[5][i] += gP * ex;
-        f.gx[k + i] = gP;
+        gC[i] += -gP * dV; gng[i] += gP * d; gEL[i] += -gq * pa[i] - gP * png[i];
+        ggd[i] += gP * ex;
+        gx[i] = gP;
         const S gcl = gP * pgd[i] * ex / pdT[i];
-        f.gp[3][i] += -gcl; f.gp[4][i] += -gcl * y;
+        gVT[i] += -gcl; gdT[i] += -gcl * y;
         const S m0 = static_cast<S>(V0 <= pk);
-        f.gp[10][i] += -gzs + gcl * (S(1) - m0);
+        gpk[i] += -gzs + gcl * (S(1) - m0);
         pgV[i] = gV1 + gq * pa[i] + gP * png[i] + gcl * m0;
         pgw[i] = (gw - gq) - gP;
       }
@@ -1177,43 +1241,65 @@ void alpha_fwd(Fam<S> f) {
 
 template <typename S, int R>
 void alpha_bwd(Fam<S> f, const Surrogate<S>& sur, S keep) {
-  const S *pal = f.p[0], *pbe = f.p[1], *ptau = f.p[2], *pth = f.p[3];
-  const S *pv = f.sav[0], *pE = f.sav[1], *pI = f.sav[2];
-  S *pgE = f.gst[0], *pgI = f.gst[1], *pgS = f.gst[2];
   for_blocks(f.M, [&](int64_t b, int64_t e) {
-    std::vector<S> z(e - b), ds(e - b), zero(e, S(0));
+    const int64_t n = e - b;  // pointers offset to the block and restrict-qualified, as in alif_bwd
+    const S *__restrict__ pal = f.p[0] + b, *__restrict__ pbe = f.p[1] + b, *__restrict__ ptau = f.p[2] + b;
+    const S *__restrict__ pth = f.p[3] + b;
+    const S *__restrict__ e00 = f.st0[0] + b, *__restrict__ i00 = f.st0[1] + b;
+    const S *__restrict__ r00 = f.st0[2] + b;
+    S *__restrict__ gal = f.gp[0] + b, *__restrict__ gbe = f.gp[1] + b, *__restrict__ gtau = f.gp[2] + b;
+    S *__restrict__ gthr = f.gp[3] + b;
+    S *__restrict__ pgE = f.gst[0] + b, *__restrict__ pgI = f.gst[1] + b, *__restrict__ pgS = f.gst[2] + b;
+    std::vector<S> zb(n), dsb(n), rb(n), r2b(n), eb(n), ib(n), zero(n, S(0));
+    S *__restrict__ z = zb.data(), *__restrict__ ds = dsb.data(), *__restrict__ r = rb.data();
+    S *__restrict__ r2 = r2b.data(), *__restrict__ exc0 = eb.data(), *__restrict__ inh0 = ib.data();
     for (int64_t t = f.T - 1; t >= 0; --t) {
-      const int64_t k = t * f.M;
-      const bool first = t == 0, second = t == 1;
-      const int64_t kp = first ? k : k - f.M, kpp = t >= 2 ? k - 2 * f.M : k;
-      const S* go = f.gout ? f.gout + k : zero.data();
-      const S* gi = f.gh ? f.gh + k : zero.data();
+      const int64_t k = t * f.M + b;
+      const S *__restrict__ pv = f.sav[0] + k, *__restrict__ pE = f.sav[1] + k;
+      const S *__restrict__ pI = f.sav[2] + k;
+      const S *__restrict__ go = f.gout ? f.gout + k : zero.data();
+      const S *__restrict__ gi = f.gh ? f.gh + k : zero.data();
+      S *__restrict__ gx = f.gx + k;
+      // the state before the step: step t - 1's currents reset by the spike of step t - 2, as forward did
+      if (t == 0) {
+        std::copy(r00, r00 + n, r); std::copy(e00, e00 + n, exc0); std::copy(i00, i00 + n, inh0);
+      } else {
+        const S *__restrict__ pvp = pv - f.M, *__restrict__ pEp = pE - f.M, *__restrict__ pIp = pI - f.M;
+        if (t == 1) {
+          std::copy(r00, r00 + n, r2);
+        } else {
+          const S* __restrict__ pvpp = pvp - f.M;
+          #pragma GCC ivdep
+          for (int64_t i = 0; i < n; ++i) r2[i] = static_cast<S>(pvpp[i] >= pth[i]);
+        }
+        #pragma GCC ivdep
+        for (int64_t i = 0; i < n; ++i) {
+          r[i] = static_cast<S>(pvp[i] >= pth[i]);
+          exc0[i] = alpha_exc<R>(pEp[i], r2[i], pth[i]);
+          inh0[i] = alpha_inh<R>(pIp[i], r2[i]);
+        }
+      }
       #pragma GCC ivdep
-      for (int64_t i = b; i < e; ++i) z[i - b] = pv[k + i] - pth[i];
-      dsur_chunk<S>(sur, z.data(), ds.data(), e - b);
+      for (int64_t i = 0; i < n; ++i) z[i] = pv[i] - pth[i];
+      dsur_chunk<S>(sur, z, ds, n);
       #pragma GCC ivdep
-      for (int64_t i = b; i < e; ++i) {
-        const S th = pth[i], v = pv[k + i], E = pE[k + i], I = pI[k + i], tau = ptau[i];
-        // the state before the step: step t - 1's currents reset by the spike of step t - 2, as forward did
-        const S r = first ? f.st0[2][i] : static_cast<S>(pv[kp + i] >= th);
-        const S r2 = second ? f.st0[2][i] : static_cast<S>(pv[kpp + i] >= th);
-        const S exc0 = first ? f.st0[0][i] : alpha_exc<R>(pE[kp + i], r2, th);
-        const S inh0 = first ? f.st0[1][i] : alpha_inh<R>(pI[kp + i], r2);
-        const S gz = (go[i] + pgS[i]) * ds[i - b];
+      for (int64_t i = 0; i < n; ++i) {
+        const S th = pth[i], E = pE[i], I = pI[i], tau = ptau[i], ri = r[i];
+        const S gz = (go[i] + pgS[i]) * ds[i];
         const S gvv = gi[i] + gz, gE = pgE[i], gI = pgI[i];
         S gEp = gE, gIp = gI, gvp = gvv, gr = S(0), ginh0 = S(0), gth = -gz;
         if (R == 0) {
-          gth -= gE * r; gIp = gI * (S(1) - r); ginh0 = gvv * r;
-          gr = (-gE * th - gI * I) + gvv * inh0;
+          gth -= gE * ri; gIp = gI * (S(1) - ri); ginh0 = gvv * ri;
+          gr = (-gE * th - gI * I) + gvv * inh0[i];
         } else if (R == 1) {
-          const S keepr = S(1) - r;
+          const S keepr = S(1) - ri;
           gEp = gE * keepr; gIp = gI * keepr; gvp = gvv * keepr;
           gr = (-gE * E - gI * I) - gvv * (tau * (E + I));
         }
-        f.gp[2][i] += gvp * (E + I);
+        gtau[i] += gvp * (E + I);
         gEp += gvp * tau; gIp += gvp * tau;
-        f.gp[0][i] += gEp * exc0; f.gp[1][i] += gIp * inh0; f.gp[3][i] += gth;
-        f.gx[k + i] = gEp - gIp;
+        gal[i] += gEp * exc0[i]; gbe[i] += gIp * inh0[i]; gthr[i] += gth;
+        gx[i] = gEp - gIp;
         pgE[i] = gEp * pal[i];
         pgI[i] = gIp * pbe[i] + ginh0;
         pgS[i] = keep * gr;
