@@ -181,7 +181,7 @@ def test_a_first_training_step_does_not_import_dynamo_or_sympy():
         "m = sk.models.SpikingMLP(n_in=8, hidden=(6,), n_out=3, steps=4)\n"
         "m(torch.rand(2, 8)).sum().backward()\n"
         "sk.nn.ALIF()(torch.rand(3, 2, 4))\n"
-        "print(sorted(m for m in ('torch._dynamo', 'sympy') if m in sys.modules))"
+        "print(sorted(name for name in ('torch._dynamo', 'sympy') if name in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
